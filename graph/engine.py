@@ -1,0 +1,354 @@
+"""The engine: runs a :class:`Graph` forward and backward and records every step.
+
+Values and gradients live on the backend (NumPy or CuPy); ``value``/``grad``/``param``
+return host NumPy arrays. Weights are initialised once (seeded) into the graph's nodes,
+so a saved graph keeps them; ``sync_to_graph`` copies trained device weights back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from layers.base import fmt_shape, to_host
+
+from .backend import resolve_backend
+from .errors import FeedError, GraphError
+from .model import Graph
+
+DTYPES = ("float64", "float32", "float16")
+
+
+@dataclass
+class StepEvent:
+    """One node in one phase, with everything a GUI needs to replay the moment.
+
+    Arrays are host NumPy arrays. ``inputs``/``input_grads`` follow the op's port order;
+    ``upstream`` is ∂L/∂out arriving at the node (``None`` in the forward phase).
+    """
+
+    index: int
+    phase: str
+    node: str
+    type: str
+    inputs: list
+    output: Any
+    upstream: Any = None
+    input_grads: list = field(default_factory=list)
+    param_grads: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    rule: str = ""
+
+
+@dataclass
+class _Plan:
+    id: str
+    op: Any
+    kind: str          # "input", "const" or "op"
+    srcs: list
+    params: dict
+    needs_grad: bool
+    need_inputs: tuple
+
+
+class Engine:
+    """Run a graph. ``backend`` is numpy | cupy | auto; ``dtype`` float64 | float32 | float16."""
+
+    def __init__(self, graph: Graph, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> None:
+        if str(dtype) not in DTYPES:
+            raise GraphError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+        self.graph = graph
+        self.backend, self.xp, self.backend_note = resolve_backend(backend)
+        self.dtype = np.dtype(str(dtype))
+        self.seed = int(seed)
+        self.train_mode = False
+        self.rng = self._make_rng(self.seed)
+        self._values: dict[str, Any] = {}
+        self._caches: dict[str, Any] = {}
+        self._grads: dict[str, Any] = {}
+        self._param_grads: dict[tuple, Any] = {}
+        self._built_version = -1
+        self._build()
+
+    # -- building ------------------------------------------------------------------
+    def _make_rng(self, seed: int):
+        if self.backend == "cupy":
+            return self.xp.random.default_rng(seed)
+        return np.random.default_rng(seed)
+
+    def _build(self) -> None:
+        g = self.graph
+        g.validate()
+        shapes, _ = g.infer_shapes()
+        init_rng = np.random.default_rng(self.seed)
+        order = g.topo_order()
+        self._plan: list[_Plan] = []
+        self._params: dict[str, dict] = {}
+        self._consts: dict[str, Any] = {}
+        needs: dict[str, bool] = {}
+        for id in order:
+            node = g.node(id)
+            op = node.op
+            srcs = g.inputs_of(id)
+            in_shapes = [shapes[s] for s in srcs]
+            expected = op.param_shapes(*in_shapes) if (op.learnable or op.buffers) else {}
+            fresh = None
+            for name, shape in expected.items():
+                have = node.weights.get(name)
+                if have is None or tuple(have.shape) != tuple(shape):
+                    fresh = fresh if fresh is not None else op.init_params(in_shapes, init_rng)
+                    node.weights[name] = np.asarray(fresh[name], dtype=np.float64)
+            self._params[id] = {name: self.xp.asarray(node.weights[name], dtype=self.dtype) for name in expected}
+            needs[id] = bool(op.learnable) or any(needs[s] for s in srcs)
+            kind = "input" if node.type == "Input" else "const" if not op.inputs and not op.learnable else "op"
+            if node.type == "Constant":
+                self._consts[id] = self.xp.asarray(np.asarray(node.params["value"]), dtype=self.dtype)
+            self._plan.append(_Plan(id, op, kind, srcs, self._params[id], needs[id],
+                                    tuple(needs[s] for s in srcs)))
+        self._index = {p.id: p for p in self._plan}
+        self._built_version = g.version
+        self.loss_id = self._find_loss()
+
+    def _find_loss(self) -> str | None:
+        sinks = self.graph.sinks()
+        losses = [s for s in sinks if self.graph.node(s).op.category == "losses"]
+        if len(losses) == 1:
+            return losses[0]
+        ops = [s for s in sinks if self._index[s].kind == "op"]
+        if len(ops) == 1:
+            return ops[0]
+        return losses[0] if losses else (ops[0] if ops else (sinks[0] if sinks else None))
+
+    def refresh(self) -> None:
+        """Rebuild after the graph changed, keeping trained weights."""
+        if self._built_version != -1:
+            self.sync_to_graph()
+        self._values.clear(), self._grads.clear(), self._caches.clear(), self._param_grads.clear()
+        self._build()
+
+    def _ensure_built(self) -> None:
+        if self._built_version != self.graph.version:
+            self.refresh()
+
+    def set_train(self, flag: bool) -> None:
+        self.train_mode = bool(flag)
+
+    # -- feeding -------------------------------------------------------------------
+    def _feed_value(self, p: _Plan, feeds: dict):
+        node = self.graph.node(p.id)
+        if p.id in feeds:
+            raw = feeds[p.id]
+        elif node.params.get("value") is not None:
+            raw = node.params["value"]
+        else:
+            raise FeedError(f"Input {p.id!r} needs a value: feed it (e.g. --feed {p.id}=FILE.npy)")
+        arr = raw if hasattr(raw, "dtype") and hasattr(raw, "shape") else np.asarray(raw)
+        if arr.dtype.kind in "iub":
+            arr = self.xp.asarray(arr)
+        else:
+            arr = self.xp.asarray(arr, dtype=self.dtype)
+        want = node.params["shape"]
+        ok = len(want) == arr.ndim and all(w is None or w == s for w, s in zip(want, arr.shape))
+        if not ok:
+            raise FeedError(f"Input {p.id!r} expects shape {fmt_shape(want)}, got {fmt_shape(arr.shape)}")
+        return arr
+
+    # -- running ---------------------------------------------------------------------
+    def forward(self, feeds: dict | None = None, train: bool | None = None) -> None:
+        """Compute every node's output. ``feeds`` maps Input ids to arrays."""
+        for _ in self._forward_iter(feeds or {}, train, record=False):
+            pass
+
+    def _forward_iter(self, feeds: dict, train: bool | None, record: bool) -> Iterator[StepEvent]:
+        self._ensure_built()
+        if train is not None:
+            self.train_mode = bool(train)
+        train = self.train_mode
+        values = {}
+        caches = {}
+        self._values, self._caches = values, caches
+        self._grads, self._param_grads = {}, {}
+        rng = self.rng
+        for i, p in enumerate(self._plan):
+            if p.kind == "input":
+                values[p.id] = self._feed_value(p, feeds)
+            elif p.kind == "const":
+                values[p.id] = self._consts[p.id]
+            else:
+                out, cache = p.op.forward([values[s] for s in p.srcs], p.params, train, rng)
+                values[p.id] = out
+                caches[p.id] = cache
+                if train and p.op.buffers:
+                    p.params.update(p.op.new_buffers(cache))
+            if record:
+                yield StepEvent(i, "forward", p.id, self.graph.node(p.id).type,
+                                [self._host(values[s]) for s in p.srcs], self._host(values[p.id]),
+                                params={k: self._host(v) for k, v in p.params.items()})
+
+    def backward(self, seed=None, prune: bool = False) -> None:
+        """Backpropagate from the loss (the graph's scalar sink), seeded with 1.0.
+
+        A non-scalar sink is seeded with ones (the gradient of its sum). ``prune``
+        skips gradients nothing learnable needs (training); by default every node's
+        output gradient is computed so the GUI can show it.
+        """
+        for _ in self._backward_iter(seed, prune, record=False):
+            pass
+
+    def _backward_iter(self, seed, prune: bool, record: bool) -> Iterator[StepEvent]:
+        if not self._values:
+            raise GraphError("run forward before backward")
+        if self.loss_id is None:
+            raise GraphError("the graph has no output to backpropagate from")
+        xp = self.xp
+        loss_val = self._values[self.loss_id]
+        grads: dict[str, Any] = {}
+        self._grads = grads
+        self._param_grads = {}
+        if seed is None:
+            grads[self.loss_id] = xp.ones_like(loss_val)
+        else:
+            grads[self.loss_id] = xp.asarray(seed, dtype=self.dtype).reshape(loss_val.shape)
+        n = len(self._plan)
+        for j, p in enumerate(reversed(self._plan)):
+            dout = grads.get(p.id)
+            if dout is None or (prune and not p.needs_grad):
+                continue
+            if p.kind == "op":
+                need = p.need_inputs if prune else True
+                in_grads, p_grads = p.op.backward(dout, self._caches[p.id], need)
+            else:
+                in_grads, p_grads = [], {}
+                if p.op.learnable:
+                    in_grads, p_grads = p.op.backward(dout, None)
+            for s, gi in zip(p.srcs, in_grads):
+                if gi is None:
+                    continue
+                prev = grads.get(s)
+                grads[s] = gi if prev is None else prev + gi
+            for name, gp in p_grads.items():
+                self._param_grads[(p.id, name)] = gp
+            if record:
+                vals = [self._host(self._values[s]) for s in p.srcs]
+                hin = [None if gi is None else self._host(gi) for gi in in_grads]
+                rule = p.op.rule_with_numbers(vals, self._host(dout), hin) if p.kind == "op" else p.op.rule
+                yield StepEvent(n + j, "backward", p.id, self.graph.node(p.id).type, vals,
+                                self._host(self._values[p.id]), self._host(dout), hin,
+                                {k: self._host(v) for k, v in p_grads.items()},
+                                {k: self._host(v) for k, v in p.params.items()}, rule)
+
+    def steps(self, feeds: dict | None = None, train: bool = False) -> Iterator[StepEvent]:
+        """Forward then backward, yielding one :class:`StepEvent` per node and phase."""
+        yield from self._forward_iter(feeds or {}, train, record=True)
+        if self.loss_id is not None:
+            yield from self._backward_iter(None, False, record=True)
+
+    def _host(self, x):
+        if x is None:
+            return None
+        return np.asarray(to_host(x))
+
+    # -- reading results ---------------------------------------------------------------
+    def _node_plan(self, id: str) -> _Plan:
+        self.graph.node(id)
+        self._ensure_built()
+        return self._index[id]
+
+    def value(self, id: str) -> np.ndarray:
+        """Forward output of ``id`` as a host NumPy array."""
+        self._node_plan(id)
+        if id not in self._values:
+            raise GraphError(f"no value for {id!r} yet: run forward first")
+        return self._host(self._values[id])
+
+    def output_of(self, id: str):
+        """Forward output of ``id`` on the backend (no host copy)."""
+        return self._values[id]
+
+    def grad(self, id: str) -> np.ndarray:
+        """∂L/∂(output of ``id``) as a host array; zeros where the loss does not depend on it."""
+        self._node_plan(id)
+        if id in self._grads:
+            return self._host(self._grads[id])
+        if not self._grads:
+            raise GraphError(f"no gradient for {id!r} yet: run backward first")
+        return np.zeros_like(self.value(id))
+
+    def loss(self) -> float:
+        return float(to_host(self._values[self.loss_id]).reshape(-1).sum())
+
+    def param(self, id: str, name: str) -> np.ndarray:
+        return np.array(to_host(self._param_array(id, name)))
+
+    def _param_array(self, id: str, name: str):
+        params = self._node_plan(id).params
+        if name not in params:
+            raise GraphError(f"{id} has no parameter {name!r} (it has: {', '.join(params) or 'none'})")
+        return params[name]
+
+    def param_grad(self, id: str, name: str) -> np.ndarray:
+        self._param_array(id, name)
+        g = self._param_grads.get((id, name))
+        if g is None:
+            raise GraphError(f"no gradient for {id}.{name} yet: run backward first")
+        return self._host(g)
+
+    def set_param(self, id: str, name: str, value) -> None:
+        """Replace a learnable tensor (shape must match); the graph's copy follows."""
+        cur = self._param_array(id, name)
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape != tuple(cur.shape):
+            raise GraphError(f"{id}.{name} has shape {fmt_shape(cur.shape)}, got {fmt_shape(arr.shape)}")
+        self._index[id].params[name] = self.xp.asarray(arr, dtype=self.dtype)
+        self.graph.node(id).weights[name] = arr.copy()
+
+    def learnables(self) -> list[tuple[str, str]]:
+        """``(node id, tensor name)`` of every learnable tensor, in execution order."""
+        return [(p.id, n) for p in self._plan for n in p.op.learnable if n in p.params]
+
+    def params_ref(self) -> dict:
+        """Backend arrays of every learnable tensor; optimizers update them in place."""
+        return {(i, n): self._index[i].params[n] for i, n in self.learnables()}
+
+    def grads_ref(self) -> dict:
+        """Backend gradients of the learnable tensors from the last backward."""
+        return dict(self._param_grads)
+
+    def input_ids(self, role: str | None = None) -> list[str]:
+        """Ids of Input nodes, optionally only those with ``role`` (data | label)."""
+        return [p.id for p in self._plan if p.kind == "input"
+                and (role is None or self.graph.node(p.id).params["role"] == role)]
+
+    def logits_node(self) -> str | None:
+        """The node feeding the loss's first input (its argmax is the prediction)."""
+        if self.loss_id is None:
+            return None
+        srcs = self._index[self.loss_id].srcs
+        return srcs[0] if srcs else None
+
+    def sync_to_graph(self) -> None:
+        """Copy device weights and buffers back into the graph as float64 host arrays."""
+        for p in self._plan:
+            node = self.graph.node(p.id) if self.graph.has_node(p.id) else None
+            if node is None:
+                continue
+            for name, arr in p.params.items():
+                node.weights[name] = np.asarray(to_host(arr), dtype=np.float64).copy()
+
+    def first_nonfinite(self) -> tuple[str, str] | None:
+        """``(node id, "value" | "grad")`` of the first NaN/Inf in execution order, or ``None``."""
+        xp = self.xp
+        for p in self._plan:
+            v = self._values.get(p.id)
+            if v is not None and v.dtype.kind == "f" and not bool(xp.isfinite(v).all()):
+                return p.id, "value"
+        for p in reversed(self._plan):
+            g = self._grads.get(p.id)
+            if g is not None and g.dtype.kind == "f" and not bool(xp.isfinite(g).all()):
+                return p.id, "grad"
+            for n in p.op.learnable:
+                gp = self._param_grads.get((p.id, n))
+                if gp is not None and not bool(xp.isfinite(gp).all()):
+                    return p.id, f"grad of {n}"
+        return None

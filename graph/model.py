@@ -1,0 +1,343 @@
+"""The graph model: op nodes on a ``networkx.MultiDiGraph`` with ordered ports.
+
+Edges carry ``src_port`` and ``dst_port`` data; each input port is fed by at most one
+edge. Validation lives here and raises the typed errors of :mod:`graph.errors`.
+Nothing in this module knows about Qt: the GUI wraps it in an adapter that emits signals.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import networkx as nx
+import numpy as np
+
+from layers import ShapeError, UnknownOpError, get_op_class
+from layers.base import Op, fmt_shape
+
+from .errors import (
+    CycleError, DuplicateNodeError, GraphError, GraphShapeError, MissingInputError,
+    PortAlreadyFedError, UnknownNodeError, UnknownPortError,
+)
+
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+class Edge(NamedTuple):
+    """A connection from ``src``'s output to ``dst``'s input port."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+
+@dataclass
+class Node:
+    """One node: its op type, validated config (``params``), weights and position.
+
+    ``weights`` maps learnable tensor and buffer names to float64 NumPy arrays; it is
+    empty until an engine initialises them or a file provides them.
+    """
+
+    id: str
+    type: str
+    params: dict
+    op: Op
+    position: tuple = (0.0, 0.0)
+    weights: dict = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+
+class Graph:
+    """A computation graph of ops. See ``DESIGN.md`` for the contract."""
+
+    def __init__(self) -> None:
+        self._g = nx.MultiDiGraph()
+        self._nodes: dict[str, Node] = {}
+        self.version = 0
+        self._topo_cache: tuple[int, list[str]] | None = None
+        self._shape_cache: tuple[int, dict, dict] | None = None
+
+    # -- nodes -----------------------------------------------------------------
+    def add_node(self, type: str, id: str | None = None, position=(0.0, 0.0), label: str = "",
+                 weights: dict | None = None, **params: Any) -> str:
+        """Add a node of op ``type`` configured by ``params``; return its id."""
+        try:
+            op_cls = get_op_class(type)
+        except UnknownOpError as exc:
+            raise GraphError(str(exc)) from None
+        if id is None:
+            id = self.fresh_id(type.lower())
+        self._check_id(id)
+        op = op_cls(**params)
+        node = Node(id, type, dict(op.config), op, (float(position[0]), float(position[1])),
+                    {k: np.array(v, dtype=np.float64) for k, v in (weights or {}).items()}, label)
+        self._nodes[id] = node
+        self._g.add_node(id)
+        self._touch()
+        return id
+
+    def fresh_id(self, stem: str) -> str:
+        """An unused id made from ``stem`` (``conv2d``, ``conv2d_2``, ...)."""
+        stem = re.sub(r"[^A-Za-z0-9_]", "_", stem) or "node"
+        if stem[0].isdigit():
+            stem = "n" + stem
+        if stem not in self._nodes:
+            return stem
+        i = 2
+        while f"{stem}_{i}" in self._nodes:
+            i += 1
+        return f"{stem}_{i}"
+
+    def _check_id(self, id: str) -> None:
+        if not isinstance(id, str) or not _ID_RE.match(id):
+            raise GraphError(f"invalid node id {id!r}: use letters, digits, '_', '.', '-' and start with a letter")
+        if id in self._nodes:
+            raise DuplicateNodeError(f"a node with id {id!r} already exists")
+
+    def remove_node(self, id: str) -> list[Edge]:
+        """Remove a node and its edges; return the removed edges (for undo)."""
+        self.node(id)
+        removed = [e for e in self.edges() if id in (e.src, e.dst)]
+        self._g.remove_node(id)
+        del self._nodes[id]
+        self._touch()
+        return removed
+
+    def node(self, id: str) -> Node:
+        try:
+            return self._nodes[id]
+        except KeyError:
+            raise UnknownNodeError(f"no node {id!r} in the graph") from None
+
+    def has_node(self, id: str) -> bool:
+        return id in self._nodes
+
+    def nodes(self) -> list[str]:
+        """Node ids in insertion order."""
+        return list(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def set_params(self, id: str, **params: Any) -> dict:
+        """Change a node's configuration (validated); return the old values of the changed keys.
+
+        Weights whose shape no longer fits are dropped so the engine re-initialises them.
+        """
+        node = self.node(id)
+        merged = {**node.params, **params}
+        op = type(node.op)(**merged)
+        old = {k: node.params.get(k) for k in params}
+        node.op, node.params = op, dict(op.config)
+        self._touch()
+        self._drop_stale_weights(id)
+        return old
+
+    def set_position(self, id: str, position) -> None:
+        """Positions are model data but do not change the computation (no version bump)."""
+        self.node(id).position = (float(position[0]), float(position[1]))
+
+    def set_label(self, id: str, label: str) -> None:
+        self.node(id).label = str(label)
+
+    def rename(self, old: str, new: str) -> None:
+        """Change a node's id, keeping its edges."""
+        if old == new:
+            return
+        node = self.node(old)
+        self._check_id(new)
+        edges = [e for e in self.edges() if old in (e.src, e.dst)]
+        self._g.remove_node(old)
+        self._g.add_node(new)
+        node.id = new
+        self._nodes = {(new if k == old else k): v for k, v in self._nodes.items()}
+        for e in edges:
+            src, dst = (new if e.src == old else e.src), (new if e.dst == old else e.dst)
+            self._g.add_edge(src, dst, src_port=e.src_port, dst_port=e.dst_port)
+        self._touch()
+
+    # -- edges -----------------------------------------------------------------
+    def connect(self, src: str, dst: str, dst_port: str | None = None, src_port: str = "out",
+                check_shapes: bool = True) -> Edge:
+        """Connect ``src``'s output to ``dst``'s input ``dst_port`` (first free port by default)."""
+        s, d = self.node(src), self.node(dst)
+        if src_port not in s.op.outputs:
+            raise UnknownPortError(f"{src} ({s.type}) has no output port {src_port!r} (it has {', '.join(s.op.outputs)})")
+        if not d.op.inputs:
+            raise UnknownPortError(f"{dst} ({d.type}) has no input ports")
+        fed = self.fed_ports(dst)
+        if dst_port is None:
+            free = [p for p in d.op.inputs if p not in fed]
+            if not free:
+                raise PortAlreadyFedError(f"every input of {dst} ({', '.join(d.op.inputs)}) is already connected")
+            dst_port = free[0]
+        if dst_port not in d.op.inputs:
+            raise UnknownPortError(f"{dst} ({d.type}) has no input port {dst_port!r} (it has {', '.join(d.op.inputs)})")
+        if dst_port in fed:
+            raise PortAlreadyFedError(f"input {dst}.{dst_port} is already fed by {fed[dst_port]}")
+        if src == dst or nx.has_path(self._g, dst, src):
+            raise CycleError(f"connecting {src} -> {dst} would make a cycle ({dst} already feeds {src})")
+        self._g.add_edge(src, dst, src_port=src_port, dst_port=dst_port)
+        self._touch()
+        if check_shapes:
+            try:
+                self._check_node_shape(dst)
+            except GraphShapeError:
+                self._remove_edge_raw(src, dst, dst_port)
+                self._touch()
+                raise
+        return Edge(src, src_port, dst, dst_port)
+
+    def _check_node_shape(self, id: str) -> None:
+        shapes, errors = self.infer_shapes()
+        if id in errors and not isinstance(errors[id], MissingInputError):
+            ins = self.inputs_of(id)
+            if all(ins):
+                desc = ", ".join(f"{src} {fmt_shape(shapes.get(src))}" for src in ins)
+                raise GraphShapeError(f"{id} ({self.node(id).type}) cannot take {desc}: {errors[id]}")
+
+    def disconnect(self, dst: str, dst_port: str) -> Edge:
+        """Remove the edge feeding ``dst.dst_port``; return it."""
+        fed = self.fed_ports(dst)
+        if dst_port not in fed:
+            raise UnknownPortError(f"input {dst}.{dst_port} is not connected")
+        src = fed[dst_port]
+        src_port = self._remove_edge_raw(src, dst, dst_port)
+        self._touch()
+        return Edge(src, src_port, dst, dst_port)
+
+    def _remove_edge_raw(self, src: str, dst: str, dst_port: str) -> str:
+        for key, data in list(self._g.get_edge_data(src, dst, default={}).items()):
+            if data["dst_port"] == dst_port:
+                self._g.remove_edge(src, dst, key)
+                return data["src_port"]
+        raise UnknownPortError(f"no edge {src} -> {dst}.{dst_port}")
+
+    def edges(self) -> list[Edge]:
+        return [Edge(u, d["src_port"], v, d["dst_port"]) for u, v, d in self._g.edges(data=True)]
+
+    def fed_ports(self, id: str) -> dict[str, str]:
+        """``{dst_port: src id}`` for the connected inputs of ``id``."""
+        return {d["dst_port"]: u for u, _, d in self._g.in_edges(id, data=True)}
+
+    def inputs_of(self, id: str) -> list[str | None]:
+        """Source ids feeding ``id``'s input ports, in port order (``None`` where unfed)."""
+        fed = self.fed_ports(id)
+        return [fed.get(p) for p in self.node(id).op.inputs]
+
+    def successors(self, id: str) -> list[str]:
+        return list(dict.fromkeys(self._g.successors(id)))
+
+    def predecessors(self, id: str) -> list[str]:
+        return list(dict.fromkeys(self._g.predecessors(id)))
+
+    def sinks(self) -> list[str]:
+        """Nodes whose output feeds nothing, in insertion order."""
+        return [n for n in self._nodes if self._g.out_degree(n) == 0]
+
+    # -- whole-graph queries -----------------------------------------------------
+    def _touch(self) -> None:
+        self.version += 1
+
+    def topo_order(self) -> list[str]:
+        """Node ids in a topological order (ties broken by insertion order), cached."""
+        if self._topo_cache and self._topo_cache[0] == self.version:
+            return self._topo_cache[1]
+        rank = {n: i for i, n in enumerate(self._nodes)}
+        order = list(nx.lexicographical_topological_sort(self._g, key=rank.__getitem__))
+        self._topo_cache = (self.version, order)
+        return order
+
+    def generations(self) -> list[list[str]]:
+        """Nodes grouped by topological generation (for left-to-right layout)."""
+        rank = {n: i for i, n in enumerate(self._nodes)}
+        return [sorted(gen, key=rank.__getitem__) for gen in nx.topological_generations(self._g)]
+
+    def infer_shapes(self) -> tuple[dict[str, tuple], dict[str, Exception]]:
+        """``(shapes, errors)``: the output shape of every node that has one, and an
+        exception (``MissingInputError`` or ``ShapeError``) for every node that does not."""
+        if self._shape_cache and self._shape_cache[0] == self.version:
+            return self._shape_cache[1], self._shape_cache[2]
+        shapes: dict[str, tuple] = {}
+        errors: dict[str, Exception] = {}
+        for id in self.topo_order():
+            node = self._nodes[id]
+            ins = self.inputs_of(id)
+            missing = [p for p, s in zip(node.op.inputs, ins) if s is None]
+            if missing:
+                errors[id] = MissingInputError(f"{id}: input {', '.join(missing)} is not connected")
+                continue
+            if any(s not in shapes for s in ins):
+                bad = next(s for s in ins if s not in shapes)
+                errors[id] = MissingInputError(f"{id}: input {bad} has no shape (it has an error)")
+                continue
+            try:
+                shapes[id] = tuple(node.op.infer_shape(*[shapes[s] for s in ins]))
+            except ShapeError as exc:
+                errors[id] = exc
+        self._shape_cache = (self.version, shapes, errors)
+        return shapes, errors
+
+    def input_shapes(self, id: str) -> list[tuple] | None:
+        shapes, _ = self.infer_shapes()
+        ins = self.inputs_of(id)
+        if any(s is None or s not in shapes for s in ins):
+            return None
+        return [shapes[s] for s in ins]
+
+    def param_count(self, id: str) -> int:
+        """Learnable scalars of one node (0 when its input shapes are unknown)."""
+        node = self.node(id)
+        if not node.op.learnable:
+            return 0
+        ins = self.input_shapes(id)
+        if ins is None:
+            return 0
+        try:
+            return node.op.param_count(*ins)
+        except ShapeError:
+            return 0
+
+    def total_params(self) -> int:
+        return sum(self.param_count(n) for n in self._nodes)
+
+    def validate(self) -> None:
+        """Raise the first problem that stops the graph from running."""
+        _, errors = self.infer_shapes()
+        for id in self.topo_order():
+            if id in errors:
+                exc = errors[id]
+                if isinstance(exc, GraphError):
+                    raise exc
+                raise GraphShapeError(f"{id} ({self.node(id).type}): {exc}")
+
+    def _drop_stale_weights(self, id: str) -> None:
+        node = self.node(id)
+        ins = self.input_shapes(id)
+        expected = None
+        if ins is not None:
+            try:
+                expected = node.op.param_shapes(*ins)
+            except ShapeError:
+                expected = None
+        for name in list(node.weights):
+            if expected is None or name not in expected or tuple(expected[name]) != node.weights[name].shape:
+                del node.weights[name]
+
+    def copy(self) -> Graph:
+        """A deep copy (weights copied too)."""
+        g = Graph()
+        for id, n in self._nodes.items():
+            g.add_node(n.type, id=id, position=n.position, label=n.label,
+                       weights={k: v.copy() for k, v in n.weights.items()}, **n.params)
+        for e in self.edges():
+            g._g.add_edge(e.src, e.dst, src_port=e.src_port, dst_port=e.dst_port)
+        g._touch()
+        return g

@@ -1,0 +1,12 @@
+"""Pure array math for Backprop Studio: one op per concept, forward and backward, no Qt.
+
+Importing this package registers every op in the catalog (see :mod:`layers.registry`).
+"""
+from . import arithmetic, sources  # noqa: F401 - imported for registration
+from .base import Op, ParamError, ParamSpec, ShapeError, array_module, to_host, unbroadcast
+from .registry import UnknownOpError, get_op_class, make_op, op_types
+
+__all__ = [
+    "Op", "ParamError", "ParamSpec", "ShapeError", "UnknownOpError",
+    "array_module", "get_op_class", "make_op", "op_types", "to_host", "unbroadcast",
+]

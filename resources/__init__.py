@@ -1,0 +1,1 @@
+"""Data files shipped with Backprop Studio: icons, stylesheet, example graphs, embedded datasets."""
