@@ -5,9 +5,12 @@ from .errors import (
 )
 from .engine import Engine, StepEvent
 from .model import Edge, Graph, Node
+from .fileformat import GraphFileError, graph_from_dict, graph_to_dict, load_graph, save_graph
+from . import templates
 
 __all__ = [
     "CycleError", "DuplicateNodeError", "Edge", "Engine", "StepEvent", "FeedError", "Graph", "GraphError",
-    "GraphShapeError", "MissingInputError", "Node", "PortAlreadyFedError",
-    "UnknownNodeError", "UnknownPortError",
+    "GraphFileError", "GraphShapeError", "MissingInputError", "Node", "PortAlreadyFedError",
+    "UnknownNodeError", "UnknownPortError", "graph_from_dict", "graph_to_dict", "load_graph", "save_graph",
+    "templates",
 ]

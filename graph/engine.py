@@ -144,7 +144,8 @@ class Engine:
         else:
             raise FeedError(f"Input {p.id!r} needs a value: feed it (e.g. --feed {p.id}=FILE.npy)")
         arr = raw if hasattr(raw, "dtype") and hasattr(raw, "shape") else np.asarray(raw)
-        if arr.dtype.kind in "iub":
+        if arr.dtype.kind in "iub" and node.params.get("role") == "label":
+            # class indices stay integers; integer *data* (uint8 pixels) takes the engine dtype
             arr = self.xp.asarray(arr)
         else:
             arr = self.xp.asarray(arr, dtype=self.dtype)

@@ -2,7 +2,7 @@
 
 Importing this package registers every op in the catalog (see :mod:`layers.registry`).
 """
-from . import arithmetic, sources  # noqa: F401 - imported for registration
+from . import sources, arithmetic, activations, dense, conv, pooling, normalization, losses  # noqa: F401 - registration
 from .base import Op, ParamError, ParamSpec, ShapeError, array_module, to_host, unbroadcast
 from .registry import UnknownOpError, get_op_class, make_op, op_types
 

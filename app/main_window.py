@@ -1,0 +1,455 @@
+"""The editor window: palette | canvas | inspector, message log, menus, files, recovery.
+
+Other parts of the app extend it through public attributes: ``document``, ``scene``,
+``view``, ``inspector``, ``node_palette``, ``log`` (``log.message(text, level)``),
+``actions`` (name -> QAction; calling it still gives ``QWidget.actions()``), ``run_menu``
+and the usual ``addDockWidget`` / ``addToolBar``. User prompts are methods (``prompt_unsaved``,
+``prompt_restore``, ``prompt_open_path``, ``prompt_save_path``, ``show_error``) so tests
+can replace them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox)
+
+from graph import GraphError
+
+from . import session
+from .actions import build_actions
+from .canvas import GraphScene, GraphView
+from .clipboard import graph_from_mime, graph_mime
+from .document import GraphDocument
+from .inspector import InspectorWidget
+from .layout import spread_columns
+from .message_log import MessageLog
+from .palette import PaletteWidget
+from .style import app_icon
+
+APP_NAME = "Backprop Studio"
+FILE_FILTER = "Backprop Studio graphs (*.json);;All files (*)"
+AUTOSAVE_MS = 30_000
+_OPEN_WINDOWS: set = set()
+
+
+class MainWindow(QMainWindow):
+    """One editor window around one :class:`GraphDocument`."""
+
+    def __init__(self, parent=None, restore_layout: bool = True) -> None:
+        super().__init__(parent)
+        self.setWindowIcon(app_icon())
+        self.quiet = False
+        self.document = GraphDocument(parent=self)
+        self.scene = GraphScene(self.document, self)
+        self.view = GraphView(self.scene)
+        self.setCentralWidget(self.view)
+        self.node_palette = PaletteWidget()
+        self.inspector = InspectorWidget(self.document)
+        self.log = MessageLog()
+        self.palette_dock = self._dock("Nodes", self.node_palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.log_dock = self._dock("Messages", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.log_dock], [120], Qt.Orientation.Vertical)
+        self.recent = session.RecentFiles()
+        self.recovery = session.Recovery()
+        self._paste_count = 0
+        self._build_status_bar()
+        self.actions, self.run_menu, self.recent_menu = build_actions(self)
+        self.view.node_menu_actions = [self.actions[k] for k in ("duplicate", "copy", "cut", "delete")]
+        self._refresh_recent()
+        self._wire()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.start()
+        self.resize(1360, 840)
+        self._update_title()
+        self._update_status()
+        from .training.install import install_training  # noqa: PLC0415 - the docks import pyqtgraph
+
+        install_training(self)
+        if restore_layout:  # last, so docks added by other parts of the app are restored too
+            self._restore_layout()
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_nodes = QLabel()
+        self.status_params = QLabel()
+        self.status_zoom = QLabel()
+        self.status_backend = QLabel()
+        for w in (self.status_nodes, self.status_params, self.status_zoom, self.status_backend):
+            w.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(w)
+        try:
+            from graph.backend import resolve_backend  # noqa: PLC0415
+
+            name, _xp, note = resolve_backend("auto")
+        except Exception as exc:  # noqa: BLE001 - the status bar must not stop the editor
+            name, note = "numpy", f"NumPy (backend probe failed: {exc})"
+        short = "GPU (CuPy)" if name == "cupy" else "CPU (NumPy)"
+        self.status_backend.setText(f"Backend: {short}")
+        self.status_backend.setToolTip(note)
+        self.backend_note = note
+
+    def _wire(self) -> None:
+        d = self.document
+        d.message.connect(self.log.message)
+        d.modified_changed.connect(lambda _m: self._update_title())
+        d.file_path_changed.connect(lambda _p: self._update_title())
+        d.graph_reset.connect(self._update_title)
+        d.shapes_changed.connect(self._update_status)
+        self.view.zoom_changed.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f} %"))
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.node_palette.add_requested.connect(self.add_at_center)
+        self.status_zoom.setText("100 %")
+
+    # -- status and title ----------------------------------------------------------------
+    def _update_title(self) -> None:
+        mark = "*" if self.document.is_modified else ""
+        self.setWindowTitle(f"{self.document.name}{mark} — {APP_NAME}")
+
+    def _update_status(self) -> None:
+        g = self.document.graph
+        n = len(g)
+        self.status_nodes.setText(f"{n} node{'s' * (n != 1)}")
+        self.status_params.setText(f"{g.total_params():,} parameters")
+
+    def _selection_changed(self) -> None:
+        if self.scene.signalsBlocked():
+            return
+        self.inspector.show_nodes(self.scene.selected_node_ids())
+
+    def message(self, text: str, level: str = "info") -> None:
+        self.log.message(text, level)
+
+    # -- prompts (replaceable in tests) -----------------------------------------------------
+    @staticmethod
+    def headless() -> bool:
+        """True on a platform with no screen (offscreen tests, screenshots): nobody can
+        answer a modal dialog there, so prompts take their non-blocking default."""
+        return QGuiApplication.platformName() in ("offscreen", "minimal")
+
+    def prompt_unsaved(self) -> str:
+        """Ask about unsaved changes: ``"save"``, ``"discard"`` or ``"cancel"``."""
+        if self.headless():
+            self.log.message(f"unsaved changes to {self.document.name} discarded (no screen to ask on)",
+                             "warning")
+            return "discard"
+        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME,
+                          f"“{self.document.name}” has unsaved changes.", parent=self)
+        box.setInformativeText("Save them before continuing?")
+        box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                               | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
+
+    def prompt_restore(self, path: Path, info: dict) -> bool | None:
+        """True: restore; False: discard the recovery file; None: keep it for later."""
+        if self.headless():
+            return None
+        when = info.get("saved_at")
+        name = info.get("name") or Path(info.get("file_path") or "untitled").name
+        import time  # noqa: PLC0415
+
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "an earlier session"
+        answer = QMessageBox.question(
+            self, APP_NAME, f"Backprop Studio did not close normally.\n\nRestore the unsaved "
+                            f"changes to “{name}” from {stamp}?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def prompt_open_path(self) -> str:
+        if self.headless():
+            return ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", self._dialog_dir(), FILE_FILTER)
+        return path
+
+    def prompt_save_path(self) -> str:
+        if self.headless():
+            return ""
+        suggested = self.document.file_path or str(Path(self._dialog_dir()) / f"{self.document.name}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph", suggested, FILE_FILTER)
+        if path and not Path(path).suffix:
+            path += ".json"
+        return path
+
+    def show_error(self, title: str, text: str) -> None:
+        self.log.message(text, "error")
+        if not (self.quiet or self.headless()):
+            QMessageBox.warning(self, title, text)
+
+    def _dialog_dir(self) -> str:
+        recent = self.recent.paths()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    # -- documents -------------------------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current graph (saved, discarded or unchanged)."""
+        if not self.document.is_modified:
+            return True
+        answer = self.prompt_unsaved()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_document(self) -> bool:
+        if not self.maybe_save():
+            return False
+        from graph import Graph  # noqa: PLC0415
+
+        self.document.reset(Graph())
+        self.recovery.discard()
+        self.view.reset_zoom()
+        self.view.centerOn(0, 0)
+        return True
+
+    def open_dialog(self) -> bool:
+        if not self.maybe_save():
+            return False
+        path = self.prompt_open_path()
+        return self.load_path(path) if path else False
+
+    def open_path(self, path: str) -> bool:
+        """Open ``path`` after asking about unsaved changes."""
+        return self.maybe_save() and self.load_path(path)
+
+    def load_path(self, path: str) -> bool:
+        """Replace the graph with the file at ``path``; errors go to the log and a message box."""
+        from graph.fileformat import GraphFileError, read_document  # noqa: PLC0415
+
+        try:
+            g, meta = read_document(path)
+        except FileNotFoundError:
+            self.recent.remove(path)
+            self._refresh_recent()
+            self.show_error("Open failed", f"Could not open {path}: no such file")
+            return False
+        except (OSError, GraphFileError, GraphError) as exc:
+            self.show_error("Open failed", f"Could not open {path}: {exc}")
+            return False
+        self.document.reset(g, path=str(Path(path).resolve()),
+                            meta={k: v for k, v in meta.items() if k != "recovery"})
+        self.recovery.discard()
+        self.recent.add(path)
+        self._refresh_recent()
+        self.log.message(f"Opened {path} ({len(g)} nodes)", "success")
+        self._apply_view_meta(self.document.meta.get("view"))
+        return True
+
+    def _apply_view_meta(self, view_meta) -> None:
+        """Zoom and centre as saved with the file; fit the graph when there is none."""
+        try:
+            zoom = float(view_meta["zoom"])
+            cx, cy = (float(v) for v in view_meta["center"])
+        except (TypeError, KeyError, ValueError):
+            self.view.fit()
+            return
+        self.view.zoom_by(zoom / self.view.zoom())
+        self.view.centerOn(cx, cy)
+
+    def open_template(self, name: str, ask: bool = True) -> bool:
+        """Open the built-in example ``name`` as an unsaved, untitled document."""
+        if ask and not self.maybe_save():
+            return False
+        from graph import templates  # noqa: PLC0415
+
+        try:
+            g = templates.build(name)
+        except GraphError as exc:
+            self.show_error("Example", str(exc))
+            return False
+        spread_columns(g)
+        self.document.reset(g, name=name)
+        self.recovery.discard()
+        self.log.message(f"Opened example “{name}”: {templates.describe(name)}", "success")
+        self.view.fit()
+        return True
+
+    def save(self) -> bool:
+        if not self.document.file_path:
+            return self.save_as()
+        return self.save_to(self.document.file_path)
+
+    def save_as(self) -> bool:
+        path = self.prompt_save_path()
+        return self.save_to(path) if path else False
+
+    def save_to(self, path: str) -> bool:
+        from graph.fileformat import save_graph  # noqa: PLC0415
+
+        meta = dict(self.document.meta)
+        center = self.view.center_scene_pos()
+        meta["view"] = {"zoom": round(self.view.zoom(), 4), "center": [round(center.x(), 1), round(center.y(), 1)]}
+        try:
+            save_graph(self.document.graph, path, meta=meta)
+        except (OSError, ValueError, TypeError) as exc:
+            self.show_error("Save failed", f"Could not save {path}: {exc}")
+            return False
+        self.document.meta = meta
+        self.document.mark_saved(str(Path(path).resolve()))
+        self.recovery.discard()
+        self.recent.add(path)
+        self._refresh_recent()
+        self.log.message(f"Saved {path}", "success")
+        return True
+
+    def _refresh_recent(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        paths = self.recent.paths()
+        for path in paths:
+            menu.addAction(Path(path).name, lambda p=path: self.open_path(p)).setToolTip(path)
+        if paths:
+            menu.addSeparator()
+            menu.addAction("Clear Recent", lambda: (self.recent.clear(), self._refresh_recent()))
+        else:
+            menu.addAction("(no recent files)").setEnabled(False)
+
+    # -- recovery ------------------------------------------------------------------------------
+    def autosave_now(self) -> None:
+        """Write the recovery file while there are unsaved changes; remove it otherwise."""
+        if not self.document.is_modified:
+            self.recovery.discard()
+            self._autosaved = None
+            return
+        state = (id(self.document.graph), self.document.undo_stack.index(), self.document.graph.version)
+        if state == getattr(self, "_autosaved", None) and self.recovery.path.exists():
+            return
+        self._autosaved = state
+        try:
+            self.recovery.write(self.document.graph, {"file_path": self.document.file_path,
+                                                      "name": self.document.name})
+        except (OSError, ValueError, TypeError) as exc:
+            self.log.message(f"Autosave failed: {exc}", "warning")
+
+    def offer_recovery(self) -> bool:
+        """Offer the newest recovery file a crashed session left; True when restored."""
+        orphans = session.Recovery.orphans(self.recovery.folder.parent)
+        if not orphans:
+            return False
+        from graph.fileformat import GraphFileError, read_document  # noqa: PLC0415
+
+        path = orphans[0]
+        try:
+            g, meta = read_document(path)
+        except (OSError, GraphFileError, GraphError) as exc:
+            self.log.message(f"Ignored unreadable recovery file {path}: {exc}", "warning")
+            path.unlink(missing_ok=True)
+            return False
+        info = meta.get("recovery", {}) if isinstance(meta, dict) else {}
+        answer = self.prompt_restore(path, info)
+        if answer is None:
+            return False
+        if not answer:
+            path.unlink(missing_ok=True)
+            self.log.message("Discarded the recovery file of an earlier session")
+            return False
+        original = info.get("file_path") or ""
+        self.document.reset(g, path=original, name=info.get("name", "") if not original else "", modified=True,
+                            meta={k: v for k, v in meta.items() if k != "recovery"})
+        path.unlink(missing_ok=True)
+        self.autosave_now()
+        self.log.message(f"Restored unsaved changes to {self.document.name} from the recovery file", "success")
+        self.view.fit()
+        return True
+
+    # -- editing -----------------------------------------------------------------------------
+    def new_window(self) -> MainWindow:
+        """Open another, empty editor window (copy and paste work between windows)."""
+        window = MainWindow()
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        _OPEN_WINDOWS.add(window)
+        window.destroyed.connect(lambda _obj=None, w=window: _OPEN_WINDOWS.discard(w))
+        window.move(self.pos().x() + 40, self.pos().y() + 40)
+        window.show()
+        return window
+
+    def add_at_center(self, type_name: str) -> str | None:
+        return self.view.add_node_at(type_name, self.view.center_scene_pos())
+
+    def copy_selection(self) -> bool:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return False
+        QGuiApplication.clipboard().setMimeData(graph_mime(self.document.graph, ids))
+        self._paste_count = 0
+        self.log.message(f"Copied {len(ids)} node{'s' * (len(ids) != 1)}")
+        return True
+
+    def cut_selection(self) -> None:
+        if self.copy_selection():
+            self.document.remove_nodes(self.scene.selected_node_ids(), text="Cut")
+
+    def paste(self) -> list[str]:
+        fragment = graph_from_mime(QGuiApplication.clipboard().mimeData())
+        if fragment is None:
+            self.log.message("Nothing to paste: the clipboard holds no Backprop Studio nodes", "warning")
+            return []
+        self._paste_count += 1
+        step = 40.0 * self._paste_count
+        ids = self.document.paste(fragment, (step, step))
+        self.scene.select_nodes(ids)
+        return ids
+
+    def duplicate_selection(self) -> list[str]:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return []
+        new = self.document.paste(self.document.fragment(ids), (40.0, 40.0), text="Duplicate")
+        self.scene.select_nodes(new)
+        return new
+
+    def delete_selection(self) -> None:
+        self.document.remove_nodes(self.scene.selected_node_ids(), self.scene.selected_edges())
+
+    def select_all(self) -> None:
+        for item in self.scene.node_items():
+            item.setSelected(True)
+
+    def about(self) -> None:
+        if self.headless():
+            self.log.message(f"{APP_NAME}: {self.backend_note}")
+            return
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<h3>{APP_NAME}</h3><p>Build computation graphs, step backpropagation node by "
+                          "node and train small CNNs — after the book <i>Deep Learning from Scratch</i>.</p>"
+                          f"<p>Qt {QApplication.instance().applicationVersion() or ''} · {self.backend_note}</p>")
+
+    # -- window state -------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        s = session.settings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.autosave_timer.stop()
+        self.recovery.discard()
+        s = session.settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.sync()
+        event.accept()
+
+    def shortcut_for(self, name: str) -> QKeySequence:
+        return self.actions[name].shortcut()

@@ -1,0 +1,68 @@
+"""``--steps N`` for screenshots: show the state after the first N events.
+
+``gui_main`` runs its ``STARTUP_HOOKS`` after loading the graph and before rendering a
+``--screenshot``; :func:`register` adds :func:`steps_hook` there, which calls
+:func:`apply_steps` when ``--steps`` was given.
+"""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+
+PULSE_SNAPSHOT = 0.3
+
+
+def apply_steps(window, n: int) -> bool:
+    """Record a run of ``window``'s graph and jump to event ``n - 1`` (``n = 0``: nothing).
+
+    The pulse animation is frozen part-way so the still image shows the travelling dots;
+    the view is fitted to the nodes and the active node's rule card. Returns ``False``
+    (after logging why) when the graph cannot run.
+    """
+    from .install import install_stepping  # noqa: PLC0415 - install imports this module
+
+    ui = install_stepping(window)
+    if not ui.controller.record():
+        return False
+    ui.controller.jump(int(n) - 1)
+    anim = ui.overlay.animation
+    if anim.state() == QtCore.QAbstractAnimation.State.Running:
+        anim.pause()
+        anim.setCurrentTime(int(anim.duration() * PULSE_SNAPSHOT))
+    _fit(window, ui)
+    QtWidgets.QApplication.processEvents()
+    return True
+
+
+def _fit(window, ui) -> None:
+    view = getattr(window, "view", None)
+    scene = getattr(window, "scene", None)
+    if view is None or scene is None or not scene.nodes:
+        return
+    rect = QtCore.QRectF()
+    for item in scene.nodes.values():
+        rect = rect.united(item.sceneBoundingRect())
+    for item in scene.edges.values():
+        rect = rect.united(item.sceneBoundingRect())
+    rule = ui.overlay.rule_item
+    if rule is not None and rule.isVisible():
+        rect = rect.united(rule.sceneBoundingRect())
+    view.fitInView(rect.adjusted(-30, -30, 30, 30), QtCore.Qt.AspectRatioMode.KeepAspectRatio)
+
+
+def steps_hook(window, options) -> None:
+    """A ``gui_main`` startup hook: ``--steps N`` -> :func:`apply_steps`."""
+    n = getattr(options, "steps", None)
+    if n is not None:
+        apply_steps(window, n)
+
+
+def register() -> None:
+    """Add :func:`steps_hook` to ``app.gui_main.STARTUP_HOOKS`` (once)."""
+    try:
+        from .. import gui_main  # noqa: PLC0415 - only when the editor entry point exists
+    except ImportError:
+        return
+    hooks = getattr(gui_main, "STARTUP_HOOKS", None)
+    if isinstance(hooks, list) and steps_hook not in hooks:
+        hooks.append(steps_hook)

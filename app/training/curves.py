@@ -1,0 +1,280 @@
+"""Live training curves: loss per iteration (raw and smoothed) and per epoch, accuracy per
+epoch, learning rate per iteration. Hovering shows the values under the mouse; the plots
+export as one PNG and the numbers as one CSV.
+
+All plots draw with cosmetic 1-px pens: a 10-epoch MNIST run has 800 iteration points per
+curve, and thick non-cosmetic pens are what makes long pyqtgraph curves slow.
+"""
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+SMOOTHING = 0.9  # exponential moving average factor of the smoothed loss
+
+
+def cosmetic_pen(color, width: int = 1, style=QtCore.Qt.PenStyle.SolidLine):
+    pen = pg.mkPen(color, width=width, style=style)
+    pen.setCosmetic(True)
+    return pen
+
+
+class _Series:
+    """A growable float column (amortised O(1) append, views for plotting)."""
+
+    def __init__(self) -> None:
+        self._buf = np.empty(256, dtype=np.float64)
+        self._n = 0
+
+    def append(self, value: float) -> None:
+        if self._n == len(self._buf):
+            self._buf = np.concatenate([self._buf, np.empty_like(self._buf)])
+        self._buf[self._n] = value
+        self._n += 1
+
+    def extend(self, values) -> None:
+        for v in values:
+            self.append(v)
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._buf[: self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+    def clear(self) -> None:
+        self._n = 0
+
+
+def _nearest(xs: np.ndarray, x: float) -> int | None:
+    if len(xs) == 0:
+        return None
+    i = int(np.searchsorted(xs, x))
+    if i >= len(xs):
+        return len(xs) - 1
+    if i > 0 and abs(xs[i - 1] - x) <= abs(xs[i] - x):
+        return i - 1
+    return i
+
+
+def _fmt(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.4g}"
+
+
+class TrainingCurves(QtWidgets.QWidget):
+    """Three stacked plots sharing nothing but the run they show.
+
+    Feed it with :meth:`add_iterations` (arrays of iteration, loss, lr) and
+    :meth:`add_epoch`; :meth:`reset` starts a new run (``continue_from`` keeps the old
+    points so "Continue training" draws on).
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.it = _Series()
+        self.loss = _Series()
+        self.smooth = _Series()
+        self.lr = _Series()
+        self.ep = _Series()
+        self.ep_it = _Series()
+        self.ep_train_loss = _Series()
+        self.ep_val_loss = _Series()
+        self.ep_train_acc = _Series()
+        self.ep_val_acc = _Series()
+        self._ema = None
+        self._ema_n = 0
+        self._iter_offset = 0
+        self._epoch_offset = 0
+
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.setBackground("w")
+        # loss large on the left; accuracy and learning rate stacked on the right, which
+        # suits the wide, short bottom dock
+        self.loss_plot = self.layout_widget.addPlot(row=0, col=0, rowspan=2, title="Loss")
+        self.acc_plot = self.layout_widget.addPlot(row=0, col=1, title="Accuracy per epoch")
+        self.lr_plot = self.layout_widget.addPlot(row=1, col=1, title="Learning rate")
+        self.layout_widget.ci.layout.setColumnStretchFactor(0, 3)
+        self.layout_widget.ci.layout.setColumnStretchFactor(1, 2)
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.loss_plot.setLabel("bottom", "iteration")
+        self.acc_plot.setLabel("bottom", "epoch")
+        self.lr_plot.setLabel("bottom", "iteration")
+
+        self.raw_curve = self.loss_plot.plot(name="loss (batch)", pen=cosmetic_pen((170, 170, 170)))
+        self.raw_curve.setClipToView(True)
+        self.raw_curve.setDownsampling(auto=True, method="peak")
+        self.smooth_curve = self.loss_plot.plot(name="loss (smoothed)", pen=cosmetic_pen((31, 119, 180), 2))
+        self.ep_train_curve = self.loss_plot.plot(
+            name="train loss (epoch)", pen=cosmetic_pen((214, 39, 40)), symbol="o", symbolSize=6,
+            symbolBrush=(214, 39, 40))
+        self.ep_val_curve = self.loss_plot.plot(
+            name="val loss (epoch)", pen=cosmetic_pen((44, 160, 44), style=QtCore.Qt.PenStyle.DashLine),
+            symbol="s", symbolSize=6, symbolBrush=(44, 160, 44))
+        self.train_acc_curve = self.acc_plot.plot(
+            name="train", pen=cosmetic_pen((214, 39, 40)), symbol="o", symbolSize=6, symbolBrush=(214, 39, 40))
+        self.val_acc_curve = self.acc_plot.plot(
+            name="validation", pen=cosmetic_pen((44, 160, 44)), symbol="s", symbolSize=6,
+            symbolBrush=(44, 160, 44))
+        self.lr_curve = self.lr_plot.plot(pen=cosmetic_pen((148, 103, 189)))
+
+        self.readout = QtWidgets.QLabel("Hover a plot to read its values.")
+        self.readout.setObjectName("curvesReadout")
+        self.readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.png_button = QtWidgets.QPushButton("Export PNG…")
+        self.csv_button = QtWidgets.QPushButton("Export CSV…")
+        self.png_button.clicked.connect(self._ask_png)
+        self.csv_button.clicked.connect(self._ask_csv)
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(self.readout, 1)
+        bar.addWidget(self.png_button)
+        bar.addWidget(self.csv_button)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.layout_widget, 1)
+        lay.addLayout(bar)
+
+        self._hover_proxy = pg.SignalProxy(self.layout_widget.scene().sigMouseMoved, rateLimit=30,
+                                           slot=self._on_mouse_moved)
+        self._dirty = False
+
+    # -- feeding -------------------------------------------------------------------
+    def reset(self, continue_from: bool = False) -> None:
+        """Forget the run (or, with ``continue_from``, keep it and number on from its end)."""
+        if continue_from and len(self.it):
+            self._iter_offset = int(self.it.data[-1])
+            self._epoch_offset = int(self.ep.data[-1]) if len(self.ep) else 0
+            return
+        for s in (self.it, self.loss, self.smooth, self.lr, self.ep, self.ep_it, self.ep_train_loss,
+                  self.ep_val_loss, self.ep_train_acc, self.ep_val_acc):
+            s.clear()
+        self._ema = None
+        self._ema_n = 0
+        self._iter_offset = self._epoch_offset = 0
+        self.redraw()
+
+    def add_iterations(self, iterations, losses, lrs) -> None:
+        """Append iteration points (global iteration numbers of the run, 1-based)."""
+        for i, loss, lr in zip(iterations, losses, lrs):
+            loss = float(loss)
+            self.it.append(float(i) + self._iter_offset)
+            self.loss.append(loss)
+            if math.isfinite(loss):
+                # debiased EMA (as TensorBoard): no lag towards 0 at the start of a run
+                self._ema = SMOOTHING * (self._ema or 0.0) + (1 - SMOOTHING) * loss
+                self._ema_n += 1
+            value = self._ema / (1 - SMOOTHING ** self._ema_n) if self._ema_n else float("nan")
+            self.smooth.append(value)
+            self.lr.append(float(lr) if lr is not None else float("nan"))
+        self._dirty = True
+
+    def add_epoch(self, epoch: int, train_loss, train_acc, val_loss, val_acc) -> None:
+        self.ep.append(float(epoch) + self._epoch_offset)
+        self.ep_it.append(self.it.data[-1] if len(self.it) else 0.0)
+        for series, v in ((self.ep_train_loss, train_loss), (self.ep_train_acc, train_acc),
+                          (self.ep_val_loss, val_loss), (self.ep_val_acc, val_acc)):
+            series.append(float("nan") if v is None else float(v))
+        self._dirty = True
+
+    def redraw(self) -> None:
+        """Push the stored points to the curves (call at most a few times a second)."""
+        self._dirty = False
+        self.raw_curve.setData(self.it.data, self.loss.data)
+        self.smooth_curve.setData(self.it.data, self.smooth.data)
+        self.lr_curve.setData(self.it.data, self.lr.data)
+        lr = self.lr.data[np.isfinite(self.lr.data)] if len(self.lr) else self.lr.data
+        if lr.size:
+            lo, hi = float(lr.min()), float(lr.max())
+            # a constant rate would get a meaningless +-0.5 range from auto-ranging
+            self.lr_plot.setYRange(0 if hi == lo else lo, hi * 1.25 if hi > 0 else 1, padding=0.05)
+        self.ep_train_curve.setData(self.ep_it.data, self.ep_train_loss.data)
+        self.ep_val_curve.setData(self.ep_it.data, self.ep_val_loss.data)
+        self.train_acc_curve.setData(self.ep.data, self.ep_train_acc.data)
+        self.val_acc_curve.setData(self.ep.data, self.ep_val_acc.data)
+
+    def redraw_if_dirty(self) -> None:
+        """Redraw when points arrived since the last redraw and the plots are on screen."""
+        if self._dirty and self.isVisible():
+            self.redraw()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._dirty:
+            self.redraw()
+
+    def point_count(self) -> int:
+        """How many iteration points the loss curve holds."""
+        return len(self.it)
+
+    # -- hover ---------------------------------------------------------------------
+    def _on_mouse_moved(self, args) -> None:
+        pos = args[0]
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            if plot.sceneBoundingRect().contains(pos):
+                x = plot.vb.mapSceneToView(pos).x()
+                self.readout.setText(self.describe_at(plot, x))
+                return
+
+    def describe_at(self, plot, x: float) -> str:
+        """The readout text for data coordinate ``x`` in ``plot``."""
+        if plot is self.acc_plot:
+            j = _nearest(self.ep.data, x)
+            if j is None:
+                return "no epochs yet"
+            return (f"epoch {int(self.ep.data[j])}: train acc {_fmt(self.ep_train_acc.data[j])}, "
+                    f"val acc {_fmt(self.ep_val_acc.data[j])}")
+        i = _nearest(self.it.data, x)
+        if i is None:
+            return "no iterations yet"
+        text = (f"iteration {int(self.it.data[i])}: loss {_fmt(self.loss.data[i])} "
+                f"(smoothed {_fmt(self.smooth.data[i])}), lr {_fmt(self.lr.data[i])}")
+        j = _nearest(self.ep_it.data, x)
+        if plot is self.loss_plot and j is not None and abs(self.ep_it.data[j] - self.it.data[i]) < 1:
+            text += (f"; epoch {int(self.ep.data[j])} train loss {_fmt(self.ep_train_loss.data[j])}, "
+                     f"val loss {_fmt(self.ep_val_loss.data[j])}")
+        return text
+
+    # -- export ----------------------------------------------------------------------
+    def export_png(self, path: str) -> bool:
+        """Save the three plots as one PNG image."""
+        self.redraw()
+        return self.layout_widget.grab().save(str(path), "PNG")
+
+    def export_csv(self, path: str) -> None:
+        """One row per iteration and one per epoch, told apart by the ``kind`` column."""
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["kind", "iteration", "epoch", "loss", "loss_smoothed", "lr",
+                        "train_loss", "train_acc", "val_loss", "val_acc"])
+            for i in range(len(self.it)):
+                w.writerow(["iteration", int(self.it.data[i]), "", repr(float(self.loss.data[i])),
+                            repr(float(self.smooth.data[i])), repr(float(self.lr.data[i])), "", "", "", ""])
+            for j in range(len(self.ep)):
+                w.writerow(["epoch", int(self.ep_it.data[j]), int(self.ep.data[j]), "", "", "",
+                            repr(float(self.ep_train_loss.data[j])), repr(float(self.ep_train_acc.data[j])),
+                            repr(float(self.ep_val_loss.data[j])), repr(float(self.ep_val_acc.data[j]))])
+
+    def _ask_png(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export curves as PNG", "training-curves.png",
+                                                        "PNG image (*.png)")
+        if path and not self.export_png(path):
+            QtWidgets.QMessageBox.warning(self, "Export PNG", f"Could not write {path}.")
+
+    def _ask_csv(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export metrics as CSV", "training-metrics.csv",
+                                                        "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            self.export_csv(path)
+        except OSError as exc:
+            QtWidgets.QMessageBox.warning(self, "Export CSV", f"Could not write {path}: {exc.strerror or exc}")

@@ -1,0 +1,429 @@
+"""The Training dock (settings, Start / Continue / Pause / Resume / Stop, progress) and the
+Training views dock (curves, filters, activations, results), wired by :class:`TrainingPanel`.
+
+A run trains a private copy of the document's graph in a worker thread
+(:mod:`app.training.worker`). While it runs, editing is locked with a visible reason.
+When it ends, the trained weights go back into the document as one undoable step
+("Apply trained weights"), which marks the document modified, so Save writes them with
+the graph; "Continue training" starts the next run from them.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from graph import Engine
+from graph.errors import GraphError
+from layers import ShapeError
+
+from .activations import ActivationViewer
+from .curves import TrainingCurves
+from .filters import FilterViewer, conv_weights
+from .results import ResultsView
+from .settings import OPEN_CUSTOM, TrainingSettings
+from .worker import RunConfig, TrainingRun
+
+LOCK_REASON = "Editing is locked while training runs — Stop to edit"
+DEFAULT_DATASET = "mnist-10k"
+
+
+class ApplyWeights(QtGui.QUndoCommand):
+    """Put trained weights into the document's graph; undo puts the old ones back."""
+
+    def __init__(self, document, new: dict, text: str = "Apply trained weights") -> None:
+        super().__init__(text)
+        self.document = document
+        g = document.graph
+        self.new = {nid: w for nid, w in new.items() if g.has_node(nid)}
+        self.old = {nid: {k: v.copy() for k, v in g.node(nid).weights.items()} for nid in self.new}
+
+    def _set(self, weights: dict) -> None:
+        g = self.document.graph
+        for nid, tensors in weights.items():
+            if g.has_node(nid):
+                g.node(nid).weights = {k: np.array(v, dtype=np.float64, copy=True) for k, v in tensors.items()}
+                self.document.node_changed.emit(nid)
+
+    def redo(self) -> None:
+        self._set(self.new)
+
+    def undo(self) -> None:
+        self._set(self.old)
+
+
+def fmt_seconds(s: float) -> str:
+    s = max(int(round(s)), 0)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def has_weights(graph) -> bool:
+    return any(graph.node(n).weights for n in graph.nodes() if graph.node(n).op.learnable)
+
+
+class TrainingDock(QtWidgets.QDockWidget):
+    """Settings, run buttons and progress."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Training", parent)
+        self.setObjectName("TrainingDock")
+        self.setMinimumWidth(330)
+        body = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.banner = QtWidgets.QLabel(LOCK_REASON)
+        self.banner.setObjectName("trainingLockBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background:#fff3cd; color:#7a5a00; border:1px solid #e0c36a; "
+                                  "border-radius:3px; padding:4px;")
+        self.banner.hide()
+        self.settings = TrainingSettings()
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(self.settings)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.start_button = QtWidgets.QPushButton("Start")
+        self.start_button.setToolTip("Train from freshly initialised weights (seeded)")
+        self.continue_button = QtWidgets.QPushButton("Continue training")
+        self.continue_button.setToolTip("Train on from the graph's current (trained or loaded) weights")
+        self.pause_button = QtWidgets.QPushButton("Pause")
+        self.resume_button = QtWidgets.QPushButton("Resume")
+        self.stop_button = QtWidgets.QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch; the best weights so far are kept")
+        grid = QtWidgets.QGridLayout()
+        grid.addWidget(self.start_button, 0, 0)
+        grid.addWidget(self.continue_button, 0, 1, 1, 2)
+        grid.addWidget(self.pause_button, 1, 0)
+        grid.addWidget(self.resume_button, 1, 1)
+        grid.addWidget(self.stop_button, 1, 2)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        self.status = QtWidgets.QLabel("Choose a dataset and press Start.")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.banner)
+        lay.addWidget(scroll, 1)
+        lay.addLayout(grid)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        self.setWidget(body)
+
+
+class TrainingViewsDock(QtWidgets.QDockWidget):
+    """Curves, filters, activations and results as tabs."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Training views", parent)
+        self.setObjectName("TrainingViewsDock")
+        self.tabs = QtWidgets.QTabWidget()
+        self.curves = TrainingCurves()
+        self.filters = FilterViewer()
+        self.activations = ActivationViewer()
+        self.results = ResultsView()
+        self.tabs.addTab(self.curves, "Curves")
+        self.tabs.addTab(self.filters, "Filters")
+        self.tabs.addTab(self.activations, "Activations")
+        self.tabs.addTab(self.results, "Results")
+        self.setWidget(self.tabs)
+
+
+class TrainingPanel(QtCore.QObject):
+    """Connects the docks, the document, the edit lock and a :class:`TrainingRun`."""
+
+    run_started = QtCore.Signal()
+    run_ended = QtCore.Signal(str)     # "done", "stopped" or "failed"
+    lock_changed = QtCore.Signal(bool)
+    buttons_changed = QtCore.Signal()
+    progressed = QtCore.Signal(object)   # the worker's progress dict, re-emitted on the GUI thread
+    epoch_finished = QtCore.Signal(object)
+
+    def __init__(self, window, dock: TrainingDock, views: TrainingViewsDock, lock=None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dock, self.views = dock, views
+        self.settings = dock.settings
+        self.lock = lock
+        self.run: TrainingRun | None = None
+        self.last_result: dict | None = None
+        self.outcome = ""
+        self._started_info: dict = {}
+        self._epochs_seen = 0
+        self._stopping = False
+        self._views_stale = True
+        views.visibilityChanged.connect(lambda visible: visible and self.refresh_views())
+        self._redraw = QtCore.QTimer(self)
+        self._redraw.setInterval(250)  # 4 redraws a second look live and keep the GUI thread free
+        self._redraw.timeout.connect(self.views.curves.redraw_if_dirty)
+        d = dock
+        d.start_button.clicked.connect(lambda: self.start(fresh=True))
+        d.continue_button.clicked.connect(lambda: self.start(fresh=False))
+        d.pause_button.clicked.connect(self.pause)
+        d.resume_button.clicked.connect(self.resume)
+        d.stop_button.clicked.connect(self.stop)
+        self.settings.dataset_changed.connect(self._dataset_changed)
+        self.settings.message.connect(self._log)
+        doc = self.document
+        if doc is not None:
+            for sig in ("graph_reset", "shapes_changed"):
+                if hasattr(doc, sig):
+                    getattr(doc, sig).connect(self.graph_changed)
+        self._update_buttons()
+
+    # -- helpers -----------------------------------------------------------------------
+    @property
+    def document(self):
+        return getattr(self.window, "document", None)
+
+    @property
+    def graph(self):
+        doc = self.document
+        return doc.graph if doc is not None else getattr(self.window, "graph", None)
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None and self.run.running
+
+    def _log(self, text: str, level: str = "info") -> None:
+        log = getattr(self.window, "log", None)
+        if log is not None and hasattr(log, "message"):
+            log.message(text, level)
+        elif self.document is not None and hasattr(self.document, "log"):
+            self.document.log(text, level)
+
+    def _status(self, text: str) -> None:
+        self.dock.status.setText(text)
+
+    def ensure_dataset(self) -> bool:
+        if self.settings.splits is None:
+            combo = self.settings.dataset
+            spec = combo.currentData() or combo.currentText()
+            return self.settings.load(spec if spec and spec != OPEN_CUSTOM else DEFAULT_DATASET)
+        return True
+
+    def graph_changed(self) -> None:
+        """The document's graph was replaced or restructured: refresh the idle views.
+
+        Cheap when the views are hidden (the usual case while editing): they are only
+        marked stale and rebuilt when they are shown.
+        """
+        self._update_buttons()
+        if self.running:
+            return
+        self._views_stale = True
+        if self.views.isVisible():
+            QtCore.QTimer.singleShot(0, self, self.refresh_views)
+
+    def refresh_views(self) -> None:
+        """Rebuild the filter and activation views from the graph if it changed since."""
+        if self._views_stale and not self.running:
+            self._views_stale = False
+            self.show_graph_weights()
+
+    def show_graph_weights(self) -> None:
+        """Filters and activations of the document's current weights (or, for a graph
+        that has none yet, the seeded initial weights a fresh run would start from)."""
+        g = self.graph
+        if g is None:
+            return
+        preview = g.copy()
+        try:
+            if not has_weights(preview):
+                Engine(preview, backend="numpy", dtype="float64", seed=self.settings.seed.value())
+        except (GraphError, ValueError, ShapeError):
+            # an unfinished graph has no weights to show yet; the canvas shows why
+            self.views.filters.set_layers(conv_weights(preview))
+            return
+        self.views.filters.set_layers(conv_weights(preview))
+        self.views.activations.set_graph(preview)
+
+    def _dataset_changed(self, splits) -> None:
+        self.views.activations.set_data(splits)
+
+    # -- run control ----------------------------------------------------------------------
+    def start(self, fresh: bool = True, max_iterations: int | None = None, **overrides) -> bool:
+        """Start a run with the dock's settings; ``overrides`` replace TrainConfig fields."""
+        if self.running:
+            return False
+        g = self.graph
+        if g is None or not self.ensure_dataset():
+            return False
+        if not fresh and not has_weights(g):
+            fresh = True
+        v = self.settings.values()
+        train = {k: v[k] for k in ("batch_size", "epochs", "optimizer", "lr", "optimizer_options",
+                                   "weight_decay", "schedule", "early_stopping", "seed", "backend", "dtype")}
+        aug = {k: x for k, x in v["augment"].items() if x}
+        train["augment"] = aug or None
+        train.update(overrides)
+        run = RunConfig(train=train, fresh=fresh, dropout=v["dropout"], max_iterations=max_iterations)
+        self._trained_graph = g
+        self.run = TrainingRun(g, self.settings.splits, run, parent=self)
+        w = self.run.worker
+        w.started.connect(self._on_started)
+        w.progress.connect(self._on_progress)
+        w.epoch_done.connect(self._on_epoch)
+        w.filters.connect(self._on_filters)
+        w.weights.connect(self.views.activations.set_weights)
+        w.histograms.connect(self.views.results.histograms.add_snapshot)
+        w.stopped.connect(self._on_stopped)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        self.run.ended.connect(self._on_ended)
+        self.views.curves.reset(continue_from=not fresh)
+        if fresh or not self.views.results.histograms.snapshots:
+            self.views.results.histograms.clear()
+        self.outcome = ""
+        self._epochs_seen = 0
+        self._stopping = False
+        self.set_locked(True)
+        self.dock.progress.setRange(0, 0)
+        self.dock.progress.setFormat("preparing…")
+        self._status(f"Preparing {'a fresh run' if fresh else 'to continue training'} on "
+                     f"{self.settings.splits.name}…")
+        self._redraw.start()
+        self.run.start()
+        self._update_buttons()
+        self.run_started.emit()
+        self._log(f"training started ({'fresh weights' if fresh else 'continuing'}; "
+                  f"{train['optimizer']} lr {train['lr']:g}, batch {train['batch_size']}, "
+                  f"{train['epochs']} epochs, seed {train['seed']})")
+        return True
+
+    def pause(self) -> None:
+        if self.running and not self.run.paused:
+            self.run.pause()
+            self.dock.progress.setFormat(self.dock.progress.format().replace(" (paused)", "") + " (paused)")
+            self._status("Paused between batches. Resume to go on, Stop to end the run.")
+            self._update_buttons()
+
+    def resume(self) -> None:
+        if self.running and self.run.paused:
+            self.run.resume()
+            self._status("Resumed.")
+            self._update_buttons()
+
+    def stop(self) -> None:
+        if self.running:
+            self.run.stop()
+            self._stopping = True
+            self._status("Stopping after the current batch…")
+            self.dock.stop_button.setEnabled(False)
+
+    def shutdown(self) -> None:
+        """Stop a run and wait for its thread (the application is quitting)."""
+        if self.run is not None:
+            self.run.wait()
+
+    # -- worker signals --------------------------------------------------------------------
+    def _on_started(self, info: dict) -> None:
+        self._started_info = info
+        self.dock.progress.setRange(0, int(info["total_iterations"]))
+        self.dock.progress.setValue(0)
+        self.dock.progress.setFormat(f"epoch 1/{info['epochs']} · iteration 0/{info['total_iterations']}")
+        before = info.get("before", {})
+        if set(before) != set(self.views.filters.rows):
+            self.views.filters.set_layers({nid: np.zeros(s) for nid, s in info["conv_shapes"].items()})
+        self.views.filters.set_before(before)
+        self.views.filters.set_now(before, "at iteration 0")
+        self._status(f"Training on {info['backend_note']}: {info['train_samples']} samples, "
+                     f"{info['iterations_per_epoch']} iterations per epoch.")
+
+    def _on_progress(self, p: dict) -> None:
+        self.views.curves.add_iterations(p["iterations"], p["losses"], p["lrs"])
+        self.progressed.emit(p)
+        info = self._started_info
+        paused = " (paused)" if self.run is not None and self.run.paused else ""
+        self.dock.progress.setValue(int(p["iteration"]))
+        self.dock.progress.setFormat(f"epoch {p['epoch']}/{info.get('epochs', '?')} · iteration "
+                                     f"{p['iteration']}/{p['total_iterations']}{paused}")
+        if not paused and not self._stopping:
+            self._status(f"loss {p['loss']:.4f} · lr {p['lr']:.3g} · {p['samples_per_s']:,.0f} samples/s · "
+                         f"ETA {fmt_seconds(p['eta_s'])}")
+
+    def _on_epoch(self, e: dict) -> None:
+        self._epochs_seen += 1
+        self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"])
+        self.views.curves.redraw()
+        val = "" if e["val_acc"] is None else f", val acc {e['val_acc']:.2%}"
+        self.epoch_finished.emit(e)
+        self._log(f"epoch {e['epoch']}: train loss {e['train_loss']:.4f}, train acc {e['train_acc']:.2%}{val} "
+                  f"({e['seconds']:.1f} s)")
+
+    def _on_filters(self, mosaics: dict, change: dict, when: str) -> None:
+        self.views.filters.set_now(mosaics, when, change)
+
+    def _on_stopped(self, reason: str, kind: str) -> None:
+        self.outcome = "stopped"
+        self._log(reason, "error" if kind == "nonfinite" else "warning")
+        self._status(f"{reason}. Evaluating…")
+
+    def _on_finished(self, result: dict, weights: dict) -> None:
+        self.views.curves.redraw()
+        self.last_result = result
+        self.outcome = self.outcome or "done"
+        doc = self.document
+        epochs = result.get("epochs", 0)
+        text = (f"Train on {result.get('dataset', '')} ({epochs} epoch{'s' * (epochs != 1)}, "
+                f"{result.get('iterations', 0)} iterations)")
+        if self.graph is not self._trained_graph:
+            self._log("the graph was replaced during training; the trained weights were not applied", "warning")
+        elif doc is not None and hasattr(doc, "undo_stack"):
+            doc.undo_stack.push(ApplyWeights(doc, weights, text))
+        else:
+            for nid, tensors in weights.items():
+                if self.graph.has_node(nid):
+                    self.graph.node(nid).weights = tensors
+        self.views.results.show_result(result, self.settings.splits)
+        self.views.activations.set_weights(weights)
+        acc = result.get("test_accuracy")
+        msg = (f"training finished: test accuracy {acc:.2%}" if acc is not None else "training finished")
+        if result.get("stopped_reason"):
+            msg += f" ({result['stopped_reason']})"
+        self._log(msg, "success")
+        self._status(msg[0].upper() + msg[1:] + ". The trained weights are in the graph (Undo reverts them).")
+
+    def _on_failed(self, message: str) -> None:
+        self.outcome = "failed"
+        self._log(message, "error")
+        self._status(f"<span style='color:#c62828'>{message}</span>")
+
+    def _on_ended(self) -> None:
+        self._redraw.stop()
+        self.views.curves.redraw()
+        run = self.run
+        if run is not None:
+            run.thread.wait()
+            run.worker.deleteLater()
+            run.thread.deleteLater()
+            run.deleteLater()
+        self.run = None
+        self.set_locked(False)
+        self.dock.progress.setRange(0, 100)
+        self.dock.progress.setValue(100 if self.outcome == "done" else self.dock.progress.value())
+        self.dock.progress.setFormat({"done": "done", "stopped": "stopped", "failed": "failed"}.get(self.outcome, "idle"))
+        self._update_buttons()
+        self.run_ended.emit(self.outcome or "failed")
+
+    # -- state ------------------------------------------------------------------------------
+    def set_locked(self, locked: bool) -> None:
+        self.dock.banner.setVisible(locked)
+        self.settings.setEnabled(not locked)
+        if self.lock is not None:
+            self.lock(locked, LOCK_REASON)
+        self.lock_changed.emit(locked)
+
+    def _update_buttons(self) -> None:
+        d = self.dock
+        running = self.running
+        paused = running and self.run.paused
+        g = self.graph
+        d.start_button.setEnabled(not running and g is not None)
+        d.continue_button.setEnabled(not running and g is not None and has_weights(g))
+        d.pause_button.setEnabled(running and not paused)
+        d.resume_button.setEnabled(paused)
+        d.stop_button.setEnabled(running)
+        self.buttons_changed.emit()

@@ -1,0 +1,233 @@
+"""``install_training(window)``: the Training docks, a "Train" menu and a toolbar action.
+
+The window needs a ``document`` (``GraphDocument``, with ``graph`` and ``undo_stack``);
+``view``, ``log.message`` and ``set_editing_locked`` are used when present.
+"""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .dock import DEFAULT_DATASET, TrainingDock, TrainingPanel, TrainingViewsDock
+
+
+class _CanvasGuard(QtCore.QObject):
+    """Event filter letting the user look at the canvas (wheel zoom, middle-button pan, F)
+    but not change it (no selecting, dragging, wiring, drops, quick-add or renaming)."""
+
+    VIEW_KEYS = {QtCore.Qt.Key.Key_F, QtCore.Qt.Key.Key_Plus, QtCore.Qt.Key.Key_Minus, QtCore.Qt.Key.Key_Equal}
+    MOUSE = {QtCore.QEvent.Type.MouseButtonPress, QtCore.QEvent.Type.MouseButtonRelease,
+             QtCore.QEvent.Type.MouseButtonDblClick, QtCore.QEvent.Type.MouseMove}
+    BLOCK = {QtCore.QEvent.Type.ContextMenu, QtCore.QEvent.Type.DragEnter, QtCore.QEvent.Type.DragMove,
+             QtCore.QEvent.Type.Drop}
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        t = event.type()
+        if t in self.BLOCK:
+            return True
+        if t in self.MOUSE:
+            if t == QtCore.QEvent.Type.MouseMove:
+                # hovering and middle-button panning pass; left/right drags do not
+                return bool(event.buttons() & (QtCore.Qt.MouseButton.LeftButton | QtCore.Qt.MouseButton.RightButton))
+            return event.button() != QtCore.Qt.MouseButton.MiddleButton
+        if t == QtCore.QEvent.Type.KeyPress:
+            return event.key() not in self.VIEW_KEYS
+        return False
+
+
+class EditLock:
+    """Locks the editor while a run is active and shows why.
+
+    Uses the window's own ``set_editing_locked(locked, reason)`` when it has one;
+    otherwise it filters the canvas's input (looking stays possible, editing does not),
+    disables the palette, the inspector and the edit/file actions (undo, redo, cut,
+    paste, duplicate, delete, auto layout, new, open, examples, recent files), and shows
+    a banner over the canvas and in the status bar.
+    """
+
+    ACTION_NAMES = ("undo", "redo", "cut", "paste", "duplicate", "delete", "auto_layout", "new", "open")
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.locked = False
+        self._disabled: list = []
+        self._guard = _CanvasGuard()
+        self.banner = None
+        view = getattr(window, "view", None)
+        if view is not None:
+            self.banner = QtWidgets.QLabel(view)
+            self.banner.setObjectName("canvasLockBanner")
+            self.banner.setStyleSheet("background: rgba(255, 243, 205, 235); color: #7a5a00; "
+                                      "border: 1px solid #e0c36a; border-radius: 4px; padding: 4px 10px;")
+            self.banner.hide()
+
+    def __call__(self, locked: bool, reason: str) -> None:
+        if locked == self.locked:
+            return
+        self.locked = locked
+        w = self.window
+        if hasattr(w, "set_editing_locked"):
+            w.set_editing_locked(locked, reason)
+        else:
+            self._fallback(locked)
+        if self.banner is not None:
+            self.banner.setText(reason)
+            self.banner.adjustSize()
+            self.banner.move(12, 8)
+            self.banner.setVisible(locked)
+            self.banner.raise_()
+        if hasattr(w, "statusBar"):
+            if locked:
+                w.statusBar().showMessage(reason)
+            else:
+                w.statusBar().clearMessage()
+
+    def _targets(self) -> tuple[list, list]:
+        w = self.window
+        actions = getattr(w, "actions", None)
+        acts = [actions[k] for k in self.ACTION_NAMES if k in actions] if isinstance(actions, dict) else []
+        for menu_name in ("examples_menu", "recent_menu"):
+            menu = getattr(w, menu_name, None)
+            if menu is not None:
+                acts.append(menu.menuAction())
+        widgets = [getattr(w, n, None) for n in ("palette_dock", "inspector_dock")]
+        return acts, [x for x in widgets if isinstance(x, QtWidgets.QWidget)]
+
+    def _fallback(self, locked: bool) -> None:
+        w = self.window
+        view = getattr(w, "view", None)
+        doc = getattr(w, "document", None)
+        stack = getattr(doc, "undo_stack", None)
+        acts, widgets = self._targets()
+        if locked:
+            if view is not None:
+                view.installEventFilter(self._guard)
+                view.viewport().installEventFilter(self._guard)
+            self._disabled = [a for a in acts if a.isEnabled()] + widgets
+            for x in self._disabled:
+                x.setEnabled(False)
+            if stack is not None:
+                # the stack re-enables its own undo/redo actions whenever its state changes
+                stack.indexChanged.connect(self._redisable)
+        else:
+            if view is not None:
+                view.removeEventFilter(self._guard)
+                view.viewport().removeEventFilter(self._guard)
+            if stack is not None:
+                stack.indexChanged.disconnect(self._redisable)
+            for x in self._disabled:
+                x.setEnabled(True)
+            self._disabled = []
+            if stack is not None and isinstance(getattr(w, "actions", None), dict):
+                # give undo/redo back the state the stack says they should have
+                if "undo" in w.actions:
+                    w.actions["undo"].setEnabled(stack.canUndo())
+                if "redo" in w.actions:
+                    w.actions["redo"].setEnabled(stack.canRedo())
+
+    def _redisable(self, *_args) -> None:
+        for x in self._disabled:
+            x.setEnabled(False)
+
+
+def install_training(window) -> TrainingPanel:
+    """Add the Training and Training views docks, a Train menu and toolbar action to ``window``.
+
+    Returns the :class:`TrainingPanel` (also stored as ``window.training``).
+    """
+    dock = TrainingDock(window)
+    views = TrainingViewsDock(window)
+    Area = QtCore.Qt.DockWidgetArea
+    inspector = getattr(window, "inspector_dock", None)
+    log_dock = getattr(window, "log_dock", None)
+    window.addDockWidget(Area.RightDockWidgetArea, dock)
+    if isinstance(inspector, QtWidgets.QDockWidget):
+        window.tabifyDockWidget(inspector, dock)
+        inspector.raise_()
+    window.addDockWidget(Area.BottomDockWidgetArea, views)
+    if isinstance(log_dock, QtWidgets.QDockWidget):
+        window.splitDockWidget(log_dock, views, QtCore.Qt.Orientation.Horizontal)
+    views.hide()
+    lock = EditLock(window)
+    panel = TrainingPanel(window, dock, views, lock=lock)
+    panel.edit_lock = lock
+
+    bar_menu = window.menuBar()
+    help_menu = next((a for a in bar_menu.actions() if a.text().replace("&", "") == "Help"), None)
+    menu = QtWidgets.QMenu("&Train", window)
+    if help_menu is not None:
+        bar_menu.insertMenu(help_menu, menu)
+    else:
+        bar_menu.addMenu(menu)
+    menu.setObjectName("trainMenu")
+    train = QtGui.QAction("&Train…", window)
+    train.setObjectName("actionTrain")
+    train.setToolTip("Open the Training dock and start training the graph")
+    train.setShortcut(QtGui.QKeySequence("Ctrl+T"))
+
+    def show_docks() -> None:
+        dock.show()
+        dock.raise_()
+        if views.isHidden():
+            views.show()
+            width, height = window.width(), window.height()
+            if isinstance(log_dock, QtWidgets.QDockWidget) and log_dock.isVisible():
+                window.resizeDocks([log_dock, views], [int(width * 0.3), int(width * 0.7)],
+                                   QtCore.Qt.Orientation.Horizontal)
+            window.resizeDocks([views], [max(300, int(height * 0.42))], QtCore.Qt.Orientation.Vertical)
+
+    def train_now() -> None:
+        show_docks()
+        if not panel.running:
+            panel.start(fresh=True)
+
+    train.triggered.connect(train_now)
+    actions = {"train": train}
+    for key, text, slot in (("continue", "&Continue training", lambda: panel.start(fresh=False)),
+                            ("pause", "&Pause", panel.pause), ("resume", "&Resume", panel.resume),
+                            ("stop", "&Stop", panel.stop)):
+        act = QtGui.QAction(text, window)
+        act.setObjectName(f"actionTrain{key.title()}")
+        act.triggered.connect(slot)
+        actions[key] = act
+    menu.addAction(train)
+    menu.addAction(actions["continue"])
+    menu.addSeparator()
+    for key in ("pause", "resume", "stop"):
+        menu.addAction(actions[key])
+    menu.addSeparator()
+    menu.addAction(dock.toggleViewAction())
+    menu.addAction(views.toggleViewAction())
+    bars = window.findChildren(QtWidgets.QToolBar)
+    bar = getattr(window, "main_toolbar", None) or (bars[0] if bars else window.addToolBar("Training"))
+    bar.addSeparator()
+    bar.addAction(train)
+    bar.addAction(actions["stop"])
+
+    def sync_actions(*_args) -> None:
+        running = panel.running
+        paused = running and panel.run.paused
+        train.setEnabled(not running)
+        actions["continue"].setEnabled(dock.continue_button.isEnabled())
+        actions["pause"].setEnabled(running and not paused)
+        actions["resume"].setEnabled(paused)
+        actions["stop"].setEnabled(running)
+
+    for sig in (panel.run_started, panel.run_ended, panel.lock_changed, panel.buttons_changed):
+        sig.connect(sync_actions)
+    panel.run_started.connect(show_docks)
+    sync_actions()
+    panel.actions = actions
+
+    app = QtWidgets.QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(panel.shutdown)
+    window.training = panel
+
+    def first_show(visible: bool) -> None:
+        # the dataset (a quarter of a second to decode) loads when the dock is first shown,
+        # not with every window
+        if visible and panel.settings.splits is None:
+            panel.settings.load(DEFAULT_DATASET)
+
+    dock.visibilityChanged.connect(first_show)
+    return panel

@@ -1,0 +1,300 @@
+"""Results of a run: confusion matrix, misclassified test samples, and per-layer histograms
+of weights, activations and gradients over training.
+
+The gallery follows the book's misclassified-MNIST figure: each wrong test image with
+"true → predicted" above it. Like the filter viewer, the gallery is one ``ImageItem``
+holding a mosaic, with one small text label per tile.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from graph.mosaic import tile
+
+from .filters import make_image_item
+
+GALLERY_MAX = 60
+GALLERY_COLS = 10
+
+
+class TextLabels(pg.GraphicsObject):
+    """Many short texts at data positions, painted by one item at a fixed pixel size.
+
+    A hundred ``pg.TextItem`` objects take tens of milliseconds to create, which is a
+    visible hitch on the GUI thread at the end of a run; one item painting them all does not.
+    """
+
+    def __init__(self, point_size: int = 8, cell: float | None = None) -> None:
+        super().__init__()
+        self.cell = cell  # data units per cell: the font shrinks to fit small cells
+        self.labels: list[tuple[float, float, str, QtGui.QColor]] = []
+        self.anchor_y = 0.5
+        self.font = QtGui.QFont()
+        self.font.setPointSize(point_size)
+        self._rect = QtCore.QRectF()
+
+    def set_labels(self, labels, anchor_y: float = 0.5) -> None:
+        """``labels``: ``(x, y, text, color)``; ``anchor_y`` 0.5 centres, 1.0 puts the text above."""
+        self.prepareGeometryChange()
+        self.labels = [(float(x), float(y), str(t), QtGui.QColor(*c) if isinstance(c, tuple) else QtGui.QColor(c))
+                       for x, y, t, c in labels]
+        self.anchor_y = anchor_y
+        if self.labels:
+            xs = [lab[0] for lab in self.labels]
+            ys = [lab[1] for lab in self.labels]
+            self._rect = QtCore.QRectF(min(xs) - 1, min(ys) - 1, max(xs) - min(xs) + 2, max(ys) - min(ys) + 2)
+        else:
+            self._rect = QtCore.QRectF()
+        self.update()
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt override
+        return self._rect
+
+    def paint(self, painter, *_args) -> None:
+        if not self.labels:
+            return
+        tr = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        font = QtGui.QFont(self.font)
+        if self.cell:
+            span = tr.map(QtCore.QPointF(self.cell, 0)) - tr.map(QtCore.QPointF(0, 0))
+            cell_px = (span.x() ** 2 + span.y() ** 2) ** 0.5
+            font.setPixelSize(int(max(6, min(14, cell_px * 0.36))))
+        painter.setFont(font)
+        metrics = QtGui.QFontMetricsF(font)
+        h = metrics.height()
+        for x, y, text, color in self.labels:
+            p = tr.map(QtCore.QPointF(x, y))
+            w = metrics.horizontalAdvance(text)
+            painter.setPen(color)
+            painter.drawText(QtCore.QRectF(p.x() - w / 2, p.y() - h * self.anchor_y, w + 1, h), text)
+        painter.restore()
+
+
+class ConfusionMatrixView(pg.GraphicsLayoutWidget):
+    """A heatmap of counts (rows: true class, columns: predicted) with the count in each cell."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.plot = self.addPlot()
+        self.plot.setTitle("Confusion matrix (test set)", size="9pt")
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("bottom", "predicted class")
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(pg.colormap.get("CET-L18").getLookupTable(nPts=256))
+        self.plot.addItem(self.image)
+        self.counts = TextLabels(cell=1.0)
+        self.plot.addItem(self.counts)
+        self.matrix: np.ndarray | None = None
+
+    def set_matrix(self, cm, class_names=None) -> None:
+        """Show ``cm`` (K, K) integer counts; diagonal cells are the correct predictions."""
+        cm = np.asarray(cm, dtype=np.int64)
+        self.matrix = cm
+        k = cm.shape[0]
+        # log scale keeps the off-diagonal mistakes visible next to ~100-count diagonals
+        shade = np.log1p(cm.astype(np.float64))
+        hi = max(float(shade.max()), 1.0)
+        self.image.setImage(shade, autoLevels=False, levels=(0.0, hi))
+        self.image.setRect(QtCore.QRectF(-0.5, -0.5, k, k))
+        self.counts.set_labels([(c, r, str(cm[r, c]), (255, 255, 255) if shade[r, c] / hi > 0.55 else (0, 0, 0))
+                                for r in range(k) for c in range(k) if cm[r, c] or k <= 12])
+        names = list(class_names or [str(i) for i in range(k)])
+        ticks = [[(i, names[i] if i < len(names) else str(i)) for i in range(k)]]
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.setRange(xRange=(-0.5, k - 0.5), yRange=(-0.5, k - 0.5), padding=0.02)
+        acc = np.trace(cm) / max(cm.sum(), 1)
+        self.plot.setTitle(f"Confusion matrix: {cm.sum()} test samples, {acc:.1%} right", size="9pt")
+
+
+class MisclassifiedGallery(pg.GraphicsLayoutWidget):
+    """Wrong test samples as one mosaic, "true → predicted" above each tile."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.vb = self.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.image = make_image_item()
+        self.vb.addItem(self.image)
+        self.captions = TextLabels(7)
+        self.vb.addItem(self.captions)
+        self.count = 0
+
+    def set_samples(self, images, true, pred, class_names=None) -> None:
+        """``images`` (M, H, W) or (M, C, H, W) of wrong samples with their labels."""
+        imgs = np.asarray(images)
+        if imgs.ndim == 4:
+            imgs = imgs[:, 0]
+        self.count = len(imgs)
+        if imgs.ndim != 3 or not len(imgs):
+            self.image.clear()
+            self.captions.set_labels([])
+            return
+        h, w = imgs.shape[1:]
+        label_gap = max(h // 2, 6)
+        gap = label_gap
+        mosaic = tile(imgs.astype(np.float64), normalize=True, gap=gap, ncols=min(GALLERY_COLS, len(imgs)))
+        # book style: dark strokes on white
+        mosaic = 1.0 - mosaic
+        top = np.full((label_gap, mosaic.shape[1]), np.nan)
+        self.image.setImage(np.vstack([top, mosaic]), autoLevels=False, levels=(0.0, 1.0))
+        names = list(class_names or [])
+        cols = min(GALLERY_COLS, len(imgs))
+        labels = []
+        for i in range(len(imgs)):
+            r, c = divmod(i, cols)
+            tn = names[int(true[i])] if int(true[i]) < len(names) else str(int(true[i]))
+            pn = names[int(pred[i])] if int(pred[i]) < len(names) else str(int(pred[i]))
+            labels.append((c * (w + gap) + w / 2, label_gap + r * (h + gap) - 1, f"{tn}→{pn}", (200, 30, 30)))
+        self.captions.set_labels(labels, anchor_y=1.0)
+        self.vb.autoRange(padding=0.02)
+
+
+class HistogramView(QtWidgets.QWidget):
+    """Per-layer histograms of weights, activations and gradients, one curve per epoch.
+
+    Fed with :meth:`add_snapshot` ``(label, {(kind, name): (counts, edges)})`` where kind
+    is ``"weights"``, ``"activations"`` or ``"gradients"``.
+    """
+
+    KINDS = ("weights", "activations", "gradients")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.snapshots: list[tuple[str, dict]] = []
+        self.kind = QtWidgets.QComboBox()
+        self.kind.addItems(self.KINDS)
+        self.layer = QtWidgets.QComboBox()
+        self.layer.setMinimumContentsLength(16)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.layer.currentIndexChanged.connect(self.redraw)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("left", "% of values")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="7pt")
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(QtWidgets.QLabel("Histogram of"))
+        bar.addWidget(self.kind)
+        bar.addWidget(QtWidgets.QLabel("of"))
+        bar.addWidget(self.layer, 1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot, 1)
+
+    def clear(self) -> None:
+        self.snapshots = []
+        self.layer.clear()
+        self.plot.clear()
+
+    def add_snapshot(self, label: str, hists: dict) -> None:
+        self.snapshots.append((str(label), hists))
+        self._kind_changed()
+
+    def names(self, kind: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for _, h in self.snapshots:
+            for k, n in h:
+                if k == kind:
+                    seen[n] = None
+        return list(seen)
+
+    def _kind_changed(self, *_args) -> None:
+        kind = self.kind.currentText()
+        want = self.names(kind)
+        have = [self.layer.itemText(i) for i in range(self.layer.count())]
+        if want != have:
+            current = self.layer.currentText()
+            self.layer.blockSignals(True)
+            self.layer.clear()
+            self.layer.addItems(want)
+            if current in want:
+                self.layer.setCurrentText(current)
+            self.layer.blockSignals(False)
+        self.redraw()
+
+    def redraw(self, *_args) -> None:
+        self.plot.clear()
+        kind, name = self.kind.currentText(), self.layer.currentText()
+        runs = [(e, h[(kind, name)]) for e, h in self.snapshots if (kind, name) in h]
+        self.plot.setLabel("bottom", f"{name} {kind}" if name else kind)
+        n = len(runs)
+        for j, (label, (counts, edges)) in enumerate(runs):
+            share = 100.0 * np.asarray(counts, dtype=np.float64) / max(float(np.sum(counts)), 1.0)
+            color = pg.intColor(j, hues=max(n, 2), maxValue=220) if n > 1 else (31, 119, 180)
+            pen = pg.mkPen(color, width=1)
+            pen.setCosmetic(True)
+            self.plot.plot(np.asarray(edges, dtype=np.float64), share, stepMode="center", pen=pen, name=label)
+
+
+class ResultsView(QtWidgets.QWidget):
+    """Confusion matrix and misclassified gallery side by side, histograms below."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.confusion = ConfusionMatrixView()
+        self.gallery = MisclassifiedGallery()
+        self.histograms = HistogramView()
+        self.summary = QtWidgets.QLabel("Results appear here when a run finishes or is stopped.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        gallery_box = QtWidgets.QWidget()
+        gl = QtWidgets.QVBoxLayout(gallery_box)
+        gl.setContentsMargins(0, 0, 0, 0)
+        self.gallery_title = QtWidgets.QLabel("<b>Misclassified test samples</b> (true → predicted)")
+        gl.addWidget(self.gallery_title)
+        gl.addWidget(self.gallery, 1)
+        top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        top.addWidget(self.confusion)
+        top.addWidget(gallery_box)
+        top.setStretchFactor(0, 2)
+        top.setStretchFactor(1, 3)
+        vert = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        vert.addWidget(top)
+        vert.addWidget(self.histograms)
+        vert.setStretchFactor(0, 3)
+        vert.setStretchFactor(1, 2)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.summary)
+        lay.addWidget(vert, 1)
+
+    def show_result(self, result: dict, splits=None) -> None:
+        """Fill the views from a run's result (see :mod:`app.training.worker`)."""
+        names = splits.class_names if splits is not None else None
+        cm = result.get("confusion_matrix")
+        if cm is not None:
+            self.confusion.set_matrix(cm, names)
+        wrong = list(result.get("misclassified") or [])
+        if splits is not None and wrong:
+            shown = wrong[:GALLERY_MAX]
+            pos = np.array([w["position"] for w in shown], dtype=np.int64)
+            self.gallery.set_samples(splits.x_test[pos], [w["true"] for w in shown],
+                                     [w["predicted"] for w in shown], names)
+            self.gallery_title.setText(f"<b>Misclassified test samples</b> (true → predicted): "
+                                       f"{len(shown)} of {len(wrong)} shown")
+        else:
+            self.gallery.set_samples(np.zeros((0, 1, 1)), [], [], names)
+            self.gallery_title.setText("<b>Misclassified test samples</b>: none")
+        parts = []
+        for key, label in (("train_accuracy", "train"), ("val_accuracy", "validation"),
+                           ("test_accuracy", "test")):
+            v = result.get(key)
+            if v is not None:
+                parts.append(f"{label} accuracy {float(v):.2%}")
+        if result.get("epochs") is not None:
+            parts.append(f"{result['epochs']} full epoch{'s' * (result['epochs'] != 1)}, "
+                         f"{result.get('iterations', '?')} iterations")
+        if result.get("seconds") is not None:
+            parts.append(f"{float(result['seconds']):.1f} s")
+        self.summary.setText(", ".join(parts) or "Run finished.")

@@ -1,0 +1,308 @@
+"""Saving and loading graphs as versioned JSON, weights included bit for bit.
+
+A file is one JSON object::
+
+    {"format": "backprop-studio-graph", "version": 1,
+     "nodes": [{"id": "conv1", "type": "Conv2D", "params": {...}, "position": [x, y],
+                "label": "", "weights": {"W": {"dtype": "<f8", "shape": [30, 1, 5, 5],
+                                               "data": "<base64>"}}}, ...],
+     "edges": [{"src": "x", "src_port": "out", "dst": "conv1", "dst_port": "x"}, ...],
+     "meta": {...}}
+
+Weights are the raw little-endian float64 bytes of the C-ordered array, base64-encoded,
+so a round trip is lossless. ``meta`` is optional free-form JSON (the GUI keeps view and
+training settings there). Any problem while loading raises :class:`GraphFileError` naming
+the file and the place (``apple.json: node 'conv1': unknown op type 'Conv3D' ...``); the
+graph is built in a fresh :class:`Graph` and returned only when everything succeeded.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from layers import ShapeError, UnknownOpError, get_op_class
+from layers.base import ParamError, fmt_shape
+
+from .errors import GraphError
+from .model import Graph
+
+FORMAT = "backprop-studio-graph"
+VERSION = 1
+WEIGHT_DTYPE = "<f8"
+
+
+class GraphFileError(GraphError):
+    """A graph file (or clipboard document) cannot be read; the message says what and where."""
+
+
+# -- writing -------------------------------------------------------------------------
+def encode_array(arr: np.ndarray) -> dict:
+    """``{"dtype": "<f8", "shape": [...], "data": base64}`` for a float64 array (any shape)."""
+    a = np.ascontiguousarray(np.asarray(arr, dtype=WEIGHT_DTYPE))
+    return {"dtype": WEIGHT_DTYPE, "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def graph_to_dict(g: Graph, node_ids: list[str] | None = None, meta: dict | None = None) -> dict:
+    """The JSON-ready document for ``g`` (or only ``node_ids`` and the edges between them).
+
+    The subset form is what the editor puts on the clipboard.
+    """
+    keep = list(g.nodes()) if node_ids is None else [n for n in g.nodes() if n in set(node_ids)]
+    kept = set(keep)
+    nodes = []
+    for id in keep:
+        n = g.node(id)
+        nodes.append({
+            "id": n.id,
+            "type": n.type,
+            "params": dict(n.params),
+            "position": [float(n.position[0]), float(n.position[1])],
+            "label": n.label,
+            "weights": {name: encode_array(w) for name, w in n.weights.items()},
+        })
+    edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
+             for e in g.edges() if e.src in kept and e.dst in kept]
+    doc = {"format": FORMAT, "version": VERSION, "nodes": nodes, "edges": edges}
+    if meta:
+        doc["meta"] = meta
+    return doc
+
+
+def save_graph(g: Graph, path, meta: dict | None = None) -> None:
+    """Write ``g`` to ``path`` atomically.
+
+    The document goes to a temporary file in the same directory, is flushed and
+    fsync'ed, then replaces ``path`` with ``os.replace``; a crash or error mid-write leaves
+    the previous file untouched and no temporary file behind.
+    """
+    path = os.fspath(path)
+    doc = graph_to_dict(g, meta=meta)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates 0600 files; keep the old file's mode, else the usual 0644
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make the rename durable; not every platform can open a directory."""
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# -- reading -------------------------------------------------------------------------
+def load_graph(path) -> Graph:
+    """Read a graph file; raise :class:`GraphFileError` for anything malformed.
+
+    A missing file raises ``FileNotFoundError`` (the CLI reports it in one line).
+    """
+    return read_document(path)[0]
+
+
+def read_document(path) -> tuple[Graph, dict]:
+    """``(graph, meta)`` from a graph file (``meta`` is ``{}`` when the file has none)."""
+    where = os.fspath(path)
+    with open(where, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GraphFileError(f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GraphFileError(f"{where}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    return _from_dict(doc, where)
+
+
+def graph_from_dict(doc: Any, source: str = "graph") -> Graph:
+    """Build a new graph from a document made by :func:`graph_to_dict`.
+
+    ``source`` prefixes error messages (a file name, ``"clipboard"``...).
+    """
+    return _from_dict(doc, source)[0]
+
+
+class _Where:
+    """Builds ``"file: node 'x': ..."`` messages."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, place: str, msg: str):
+        prefix = f"{self.source}: {place}: " if place else f"{self.source}: "
+        return GraphFileError(prefix + msg)
+
+
+def _require(doc: dict, key: str, kind, where: _Where, place: str, what: str) -> Any:
+    if key not in doc:
+        raise where.fail(place, f"missing key {key!r}")
+    value = doc[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise where.fail(place, f"{key!r} must be {what}, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _from_dict(doc: Any, source: str) -> tuple[Graph, dict]:
+    w = _Where(source)
+    if not isinstance(doc, dict):
+        raise w.fail("", f"expected a JSON object at the top level, got {_kind(doc)}")
+    fmt = _require(doc, "format", str, w, "", "a string")
+    if fmt != FORMAT:
+        raise w.fail("", f"not a Backprop Studio graph (format is {fmt!r}, expected {FORMAT!r})")
+    version = _require(doc, "version", int, w, "", "a whole number")
+    if version != VERSION:
+        newer = " by a newer Backprop Studio" if version > VERSION else ""
+        raise w.fail("", f"unsupported version {version} (written{newer}; this program reads version {VERSION})")
+    nodes = _require(doc, "nodes", list, w, "", "a list")
+    edges = _require(doc, "edges", list, w, "", "a list")
+    meta = doc.get("meta", {})
+    if not isinstance(meta, dict):
+        raise w.fail("", f"'meta' must be an object, got {_kind(meta)}")
+    g = Graph()
+    for i, nd in enumerate(nodes):
+        _add_node(g, nd, i, w)
+    for i, ed in enumerate(edges):
+        _add_edge(g, ed, i, w)
+    _check_weight_shapes(g, w)
+    return g, meta
+
+
+def _add_node(g: Graph, nd: Any, i: int, w: _Where) -> None:
+    place = f"nodes[{i}]"
+    if not isinstance(nd, dict):
+        raise w.fail(place, f"expected an object, got {_kind(nd)}")
+    id = _require(nd, "id", str, w, place, "a string")
+    place = f"node {id!r}"
+    type_name = _require(nd, "type", str, w, place, "a string")
+    params = _require(nd, "params", dict, w, place, "an object")
+    position = nd.get("position", [0.0, 0.0])
+    if (not isinstance(position, list) or len(position) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in position)):
+        raise w.fail(place, f"'position' must be a list of two finite numbers, got {json.dumps(position)[:60]}")
+    label = nd.get("label", "")
+    if not isinstance(label, str):
+        raise w.fail(place, f"'label' must be a string, got {_kind(label)}")
+    raw_weights = nd.get("weights", {})
+    if not isinstance(raw_weights, dict):
+        raise w.fail(place, f"'weights' must be an object, got {_kind(raw_weights)}")
+    try:
+        get_op_class(type_name)
+    except UnknownOpError as exc:
+        raise w.fail(place, str(exc)) from None
+    clash = sorted(set(params) & {"type", "id", "position", "label", "weights"})
+    if clash:
+        raise w.fail(place, f"{type_name} has no parameter {', '.join(clash)}")
+    try:
+        g.add_node(type_name, id=id, position=position, label=label, **params)
+    except (GraphError, ParamError, ShapeError) as exc:
+        raise w.fail(place, str(exc)) from None
+    node = g.node(id)
+    # an instance's learnable names can depend on its config (Affine without bias has no b)
+    allowed = set(node.op.learnable) | set(node.op.buffers)
+    for name, enc in raw_weights.items():
+        if name not in allowed:
+            have = ", ".join(sorted(allowed)) or "none"
+            raise w.fail(place, f"{type_name} has no weight {name!r} (it has: {have})")
+        node.weights[name] = _decode_array(enc, w, f"{place}: weight {name!r}")
+
+
+def _decode_array(enc: Any, w: _Where, place: str) -> np.ndarray:
+    if not isinstance(enc, dict):
+        raise w.fail(place, f"expected an object with dtype, shape and data, got {_kind(enc)}")
+    dtype = _require(enc, "dtype", str, w, place, "a string")
+    if dtype != WEIGHT_DTYPE:
+        raise w.fail(place, f"unsupported dtype {dtype!r} "
+                            f"(weights are stored as {WEIGHT_DTYPE!r}, little-endian float64)")
+    shape = _require(enc, "shape", list, w, place, "a list")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise w.fail(place, f"'shape' must be a list of non-negative whole numbers, got {json.dumps(shape)[:60]}")
+    data = _require(enc, "data", str, w, place, "a base64 string")
+    try:
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise w.fail(place, f"'data' is not valid base64 ({exc})") from None
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(raw) != count * 8:
+        raise w.fail(place, f"shape {fmt_shape(shape)} needs {count} float64 values ({count * 8} bytes) "
+                            f"but 'data' holds {len(raw)} bytes")
+    arr = np.frombuffer(raw, dtype=WEIGHT_DTYPE).reshape(shape).astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise w.fail(place, "holds NaN or infinite values")
+    return arr
+
+
+def _add_edge(g: Graph, ed: Any, i: int, w: _Where) -> None:
+    place = f"edges[{i}]"
+    if not isinstance(ed, dict):
+        raise w.fail(place, f"expected an object, got {_kind(ed)}")
+    src = _require(ed, "src", str, w, place, "a string")
+    dst = _require(ed, "dst", str, w, place, "a string")
+    src_port = _require(ed, "src_port", str, w, place, "a string") if "src_port" in ed else "out"
+    dst_port = _require(ed, "dst_port", str, w, place, "a string")
+    for end, id in (("src", src), ("dst", dst)):
+        if not g.has_node(id):
+            raise w.fail(place, f"{end} {id!r} is not a node in this file")
+    try:
+        # saved work in progress may have shape errors the editor shows; keep them
+        g.connect(src, dst, dst_port=dst_port, src_port=src_port, check_shapes=False)
+    except GraphError as exc:
+        raise w.fail(place, str(exc)) from None
+
+
+def _check_weight_shapes(g: Graph, w: _Where) -> None:
+    """Stored weights must fit the op where the graph's shapes are known.
+
+    Otherwise the engine would silently re-initialise them and trained weights would be lost.
+    """
+    for id in g.nodes():
+        node = g.node(id)
+        if not node.weights:
+            continue
+        ins = g.input_shapes(id)
+        if ins is None:
+            continue
+        try:
+            expected = node.op.param_shapes(*ins)
+        except ShapeError:
+            continue
+        for name, arr in node.weights.items():
+            want = expected.get(name)
+            if want is not None and None not in want and tuple(want) != arr.shape:
+                raise w.fail(f"node {id!r}", f"weight {name!r} has shape {fmt_shape(arr.shape)} "
+                                             f"but {node.type} expects {fmt_shape(tuple(want))} here")

@@ -1,0 +1,226 @@
+"""``backprop-studio train`` and ``backprop-studio download``.
+
+``train GRAPH_OR_TEMPLATE --dataset mnist-10k --epochs 10 --batch-size 100 --optimizer adam
+--lr 0.001 [--schedule SPEC] [--weight-decay L] [--early-stopping N] [--augment SPEC]
+[--backend numpy|cupy|auto] [--seed S] [--out RUN_DIR] [--resume RUN_DIR] [--json]
+[--data-dir DIR]`` trains with a progress bar on stderr (iteration, loss, samples/s, ETA)
+and fills the run folder (see :mod:`graph.trainer`). ``--json`` prints one JSON object on
+stdout at the end. User errors are ``ValueError`` subclasses; the CLI turns them into one
+line and exit status 2.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from .backend import BACKENDS
+from .datasets import BUILTIN, SCALINGS, download, load_dataset
+from .datasets.mnist import CHECKSUMS, MIRRORS, cache_dir
+from .metrics import jsonable
+from .optim import OPTIMIZERS
+from .schedules import SCHEDULES, parse_spec
+from .trainer import MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer, TrainError
+
+
+def add_train_parser(subparsers) -> None:
+    """Register the ``train`` subcommand on an ``argparse`` subparsers object."""
+    p = subparsers.add_parser("train", help="train a graph on a dataset and write a run folder",
+                              description="Train a graph (a template name or a graph file) on a dataset.")
+    p.add_argument("graph", nargs="?", metavar="GRAPH_OR_TEMPLATE",
+                   help="template name (e.g. simple_convnet) or graph file; not needed with --resume")
+    p.add_argument("--dataset", default="mnist-10k",
+                   help=f"{', '.join(BUILTIN)}, a toy spec like spiral:noise=0.1,n=1000, an .npz with x/y, "
+                        "or a folder with one image subfolder per class (default mnist-10k)")
+    p.add_argument("--data-dir", help="folder with mnist / fashion-mnist IDX files")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="passes over the training split (default 10; with --resume: the run's own)")
+    p.add_argument("--batch-size", type=int, default=100, help="samples per iteration (default 100)")
+    p.add_argument("--optimizer", default="adam",
+                   help=f"{', '.join(OPTIMIZERS)} (nag = nesterov); options as adam:beta1=0.9,beta2=0.99")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
+    p.add_argument("--schedule", default=None,
+                   help=f"learning-rate schedule: {', '.join(SCHEDULES)}, e.g. exponential:gamma=0.95, "
+                        "steps:boundaries=1000,2000;values=1e-3,5e-4,1e-4, onecycle:max_lr=0.01, "
+                        "plateau:factor=0.5,patience=2")
+    p.add_argument("--print-schedule", type=int, metavar="N", default=None,
+                   help="print the learning rate of N iterations (0: the whole run) and exit")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 coefficient on weights W (default 0)")
+    p.add_argument("--clip-norm", type=float, default=None, help="clip the global gradient norm to this")
+    p.add_argument("--early-stopping", type=int, default=0, metavar="N",
+                   help="stop after N epochs without improvement of --monitor (default off)")
+    p.add_argument("--monitor", choices=tuple(MONITORS), default="val_loss")
+    p.add_argument("--augment", default=None, help="image augmentation, e.g. shift=2,rotate=10,scale=0.1,flip=0.5")
+    p.add_argument("--scaling", choices=SCALINGS, default="auto",
+                   help="input scaling (auto: 0-1 for uint8 images, standardize for toy sets)")
+    p.add_argument("--backend", choices=BACKENDS, default="numpy")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/<graph>-<dataset>-<time>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--no-float16", action="store_true", help="skip the float16 inference comparison")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_download_parser(subparsers) -> None:
+    """Register the ``download`` subcommand."""
+    p = subparsers.add_parser("download", help="fetch mnist or fashion-mnist IDX files (checksums verified)")
+    p.add_argument("name", choices=tuple(CHECKSUMS), help="dataset to fetch")
+    p.add_argument("--data-dir", help=f"target folder (default {cache_dir()}/<name>)")
+    p.add_argument("--mirror", action="append", metavar="URL", help="use this base URL instead of the built-in mirrors (repeatable)")
+
+
+def _optimizer_spec(text: str) -> tuple[str, dict]:
+    name, options = parse_spec(text)
+    for key, value in options.items():
+        if not isinstance(value, float):
+            raise TrainError(f"optimizer option {key} must be one number, got {value}")
+    return name, options
+
+
+def _config(args) -> TrainConfig:
+    name, options = _optimizer_spec(args.optimizer)
+    return TrainConfig(epochs=10 if args.epochs is None else args.epochs, batch_size=args.batch_size, optimizer=name, lr=args.lr,
+                       optimizer_options=options, schedule=args.schedule, weight_decay=args.weight_decay,
+                       clip_norm=args.clip_norm, early_stopping=args.early_stopping, monitor=args.monitor,
+                       augment=args.augment, scaling=args.scaling, backend=args.backend, dtype=args.dtype,
+                       seed=args.seed, compare_float16=not args.no_float16)
+
+
+def _default_out(graph_spec: str, dataset: str) -> Path:
+    stem = Path(graph_spec).stem if Path(graph_spec).suffix else graph_spec
+    data = Path(dataset.partition(":")[0]).name or "data"
+    return Path("runs") / f"{stem}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _build_trainer(args) -> Trainer:
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "checkpoint.npz").is_file():
+            raise TrainError(f"--resume {run_dir}: no checkpoint.npz there (a run writes one after each epoch)")
+        overrides = {} if args.epochs is None else {"epochs": args.epochs}
+        return Trainer.from_checkpoint(run_dir, data_dir=args.data_dir, **overrides)
+    if not args.graph:
+        raise TrainError("give a GRAPH_OR_TEMPLATE to train (or --resume RUN_DIR)")
+    from .cli import load_source  # noqa: PLC0415 - cli imports this module
+
+    graph = load_source(args.graph)
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    run_dir = Path(args.out) if args.out else _default_out(args.graph, args.dataset)
+    if (run_dir / "checkpoint.npz").exists():
+        raise TrainError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose "
+                         "another --out")
+    return Trainer(graph, data, _config(args), run_dir)
+
+
+def _fmt_time(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressBar:
+    """One self-overwriting line on a terminal; epoch lines only when stderr is a file."""
+
+    def __init__(self, stream, epochs: int, enabled: bool = True) -> None:
+        self.stream, self.epochs, self.enabled = stream, epochs, enabled
+        self.tty = enabled and hasattr(stream, "isatty") and stream.isatty()
+        self._last = 0.0
+
+    def iteration(self, ev: IterationEvent) -> None:
+        now = time.monotonic()
+        if not self.tty or (now - self._last < 0.1 and ev.batch != ev.batches_per_epoch):
+            return
+        self._last = now
+        width = 24
+        filled = int(width * ev.batch / max(ev.batches_per_epoch, 1))
+        line = (f"epoch {ev.epoch}/{self.epochs} [{'#' * filled}{'-' * (width - filled)}] "
+                f"it {ev.iteration}/{ev.total_iterations} loss {ev.loss:.4f} "
+                f"{ev.samples_per_s:,.0f} samples/s ETA {_fmt_time(ev.eta_s)}")
+        self.stream.write("\r" + line.ljust(100)[:118])
+        self.stream.flush()
+
+    def line(self, text: str) -> None:
+        if not self.enabled:
+            return
+        self.stream.write(("\r" + " " * 118 + "\r" if self.tty else "") + text + "\n")
+        self.stream.flush()
+
+    def epoch(self, ev: EpochEvent) -> None:
+        val = "" if ev.val_loss is None else f"  val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}"
+        self.line(f"epoch {ev.epoch}/{self.epochs}  train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}"
+                  f"{val}  {ev.seconds:.1f} s{'  *' if ev.improved else ''}")
+
+
+def _print_schedule(trainer: Trainer, n: int) -> int:
+    total = n or trainer.config.epochs * trainer.steps_per_epoch
+    curve = trainer.schedule.curve(total)
+    print(f"# {trainer.schedule.describe()}; {trainer.steps_per_epoch} iterations per epoch")
+    print("iteration,lr")
+    for t, lr in enumerate(curve):
+        print(f"{t},{lr:.6g}")
+    return 0
+
+
+def run_train(args) -> int:
+    """Run ``train`` from parsed arguments; return the exit status (0)."""
+    trainer = _build_trainer(args)
+    if args.print_schedule is not None:
+        return _print_schedule(trainer, args.print_schedule)
+    bar = ProgressBar(sys.stderr, trainer.config.epochs, enabled=not args.quiet)
+    bar.line(f"{trainer.data.summary()}; {trainer.engine.backend_note}; {trainer.optimizer.describe()}, "
+             f"{trainer.schedule.describe()}; run folder {trainer.run_dir}")
+    if trainer.epoch:
+        bar.line(f"resuming after epoch {trainer.epoch} (iteration {trainer.iteration})")
+    result = None
+    try:
+        for ev in trainer:
+            if isinstance(ev, IterationEvent):
+                bar.iteration(ev)
+            elif isinstance(ev, EpochEvent):
+                bar.epoch(ev)
+            elif isinstance(ev, StoppedEvent):
+                bar.line(ev.reason)
+            elif isinstance(ev, DoneEvent):
+                result = ev.result
+    except KeyboardInterrupt:
+        bar.line(f"interrupted; continue with: backprop-studio train --resume {trainer.run_dir}")
+        raise
+    result = {**result, "run_dir": str(trainer.run_dir)}
+    if args.json:
+        slim = {k: v for k, v in result.items() if k != "misclassified"}
+        slim["misclassified_count"] = len(result.get("misclassified", []))
+        print(json.dumps(jsonable(slim), allow_nan=False))
+    else:
+        half = result.get("float16_test_accuracy")
+        bar.enabled = True
+        bar.line(f"test accuracy {result['test_accuracy']:.4f}"
+                 + ("" if half is None else f" (float16 inference: {half:.4f})")
+                 + f"; train {result['train_accuracy']:.4f}, validation "
+                 + ("n/a" if result["val_accuracy"] is None else f"{result['val_accuracy']:.4f}")
+                 + f"; {result['epochs']} epochs in {result['seconds']:.1f} s; run folder {trainer.run_dir}")
+    return 0
+
+
+def run_download(args) -> int:
+    """Run ``download``: fetch, verify, report where the files are."""
+    last = {"t": 0.0}
+
+    def progress(name, done, total):
+        now = time.monotonic()
+        if now - last["t"] < 0.2 and done != total:
+            return
+        last["t"] = now
+        size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        sys.stderr.write(f"\r{name}: {size}".ljust(70))
+        sys.stderr.flush()
+
+    mirrors = tuple(args.mirror) if args.mirror else MIRRORS[args.name]
+    try:
+        folder = download(args.name, args.data_dir, progress, mirrors=mirrors)
+    finally:
+        sys.stderr.write("\n")
+    print(f"{args.name}: files verified in {folder}")
+    return 0
+

@@ -1,0 +1,546 @@
+"""The training loop as an iterator of progress events (no Qt: the GUI runs it in a thread).
+
+Words as in the notes: the *batch size* is how many samples one update sees, an
+*iteration* is one batch, an *epoch* is one pass over the training split.
+
+::
+
+    trainer = Trainer(templates.build("two_layer_net"), load_dataset("mnist-10k"),
+                      TrainConfig(epochs=5), run_dir="runs/demo")
+    for event in trainer:        # IterationEvent, EpochEvent, StoppedEvent, DoneEvent
+        print(event)
+
+Reproducibility: weights are initialised from ``seed``; every epoch ``e`` draws its
+shuffle order, augmentation and dropout masks from fresh generators seeded with
+``SeedSequence([seed, stream, e])``. The random state after any epoch is therefore fully
+described by ``(seed, epoch)``, which the checkpoint stores, and a resumed run makes the
+same draws as an uninterrupted one.
+
+At the end the weights of the best epoch (by ``monitor``) are restored, unless the user
+stopped the run (the current weights stay) or a NaN/Inf stopped it (no update with a
+non-finite gradient is ever applied, so the last good weights stay).
+
+Checkpoints (when a run folder is given), all written atomically (temp file +
+``os.replace``): ``checkpoint.npz`` after every epoch (weights and buffers, optimizer
+and schedule state, epoch, history, RNG description), ``best.npz`` whenever the monitored
+metric improves, ``metrics.csv`` / ``metrics.json`` per epoch, and at the end
+``trained_graph.json`` plus ``confusion.csv`` / ``confusion.json``. A killed run resumes
+from its last completed epoch with :meth:`Trainer.from_checkpoint`.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from layers.base import to_host
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .datasets import Augment, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
+from .metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
+from .optim import make_optimizer
+from .schedules import make_schedule
+
+MONITORS = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}
+_SHUFFLE, _AUGMENT, _DROPOUT = 1, 2, 3
+
+
+class TrainError(ValueError):
+    """Training cannot start or continue as asked; the message says why."""
+
+
+@dataclass
+class IterationEvent:
+    """After each update. ``iteration`` counts from 1 over the whole run."""
+
+    epoch: int
+    iteration: int
+    loss: float
+    lr: float
+    samples_per_s: float
+    eta_s: float
+    batch: int = 0
+    batches_per_epoch: int = 0
+    total_iterations: int = 0
+
+
+@dataclass
+class EpochEvent:
+    """After each epoch: running train metrics of the epoch, validation metrics at its end."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float | None
+    val_acc: float | None
+    seconds: float
+    lr: float = 0.0
+    improved: bool = False
+
+
+@dataclass
+class StoppedEvent:
+    """Training ended early: ``kind`` is ``user``, ``nonfinite`` or ``early_stopping``."""
+
+    reason: str
+    kind: str = "user"
+
+
+@dataclass
+class DoneEvent:
+    """Always last; ``result`` holds the final metrics (see :meth:`Trainer.result`)."""
+
+    result: dict
+
+
+@dataclass
+class TrainConfig:
+    """Settings of a run (all JSON-friendly; saved in the run folder and checkpoints).
+
+    ``early_stopping`` is the patience in epochs (0 = off); ``monitor`` is one of
+    ``val_loss``, ``val_acc``, ``train_loss``, ``train_acc``; ``scaling`` is ``auto``,
+    ``unit``, ``standardize`` or ``none``; ``augment`` e.g. ``"shift=2,rotate=10"``.
+    """
+
+    epochs: int = 10
+    batch_size: int = 100
+    optimizer: str = "adam"
+    lr: float | None = None
+    optimizer_options: dict = field(default_factory=dict)
+    schedule: str | dict | None = None
+    weight_decay: float = 0.0
+    clip_norm: float | None = None
+    early_stopping: int = 0
+    monitor: str = "val_loss"
+    restore_best: bool = True
+    augment: str | dict | None = None
+    scaling: str = "auto"
+    backend: str = "numpy"
+    dtype: str = "float32"
+    seed: int = 0
+    eval_batch_size: int = 1000
+    compare_float16: bool = True
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def validate(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+            raise TrainError("epochs, batch size and evaluation batch size must be >= 1")
+        if self.monitor not in MONITORS:
+            raise TrainError(f"unknown monitor {self.monitor!r} (choose from {', '.join(MONITORS)})")
+        if self.dtype not in ("float32", "float64"):
+            raise TrainError(f"training dtype must be float32 or float64 (float16 is for the inference "
+                             f"comparison only), got {self.dtype!r}")
+        if self.early_stopping < 0:
+            raise TrainError(f"early stopping patience must be >= 0, got {self.early_stopping}")
+
+
+def _stream(seed: int, stream: int, epoch: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence([int(seed) & 0xFFFFFFFF, stream, epoch])
+
+
+class Trainer:
+    """Train ``graph`` on ``data``; iterate over it to run (see the module docs).
+
+    Parameters
+    ----------
+    graph : graph.Graph
+        Needs exactly one ``Input`` with role ``data``, one with role ``label`` and a loss
+        node as its sink; existing weights are kept, missing ones initialised from ``seed``.
+    data : DataSplits
+        From :func:`graph.datasets.load_dataset`.
+    config : TrainConfig, optional
+        Settings; keyword ``overrides`` replace single fields.
+    run_dir : path, optional
+        Where checkpoints and metrics go; nothing is written without it.
+    """
+
+    def __init__(self, graph, data: DataSplits, config: TrainConfig | None = None, run_dir=None,
+                 **overrides) -> None:
+        from .engine import Engine  # noqa: PLC0415 - keeps graph/__init__ free of import cycles
+
+        cfg = TrainConfig.from_dict({**asdict(config or TrainConfig()), **overrides})
+        unknown = sorted(set(overrides) - {f.name for f in fields(TrainConfig)})
+        if unknown:
+            raise TrainError(f"unknown training option {', '.join(unknown)}")
+        cfg.validate()
+        self.config, self.graph, self.data = cfg, graph, data
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.engine = eng = Engine(graph, backend=cfg.backend, dtype=cfg.dtype, seed=cfg.seed)
+        self.xp = eng.xp
+        self._check_graph()
+        self.scaler = make_scaler(cfg.scaling, data.x_train, data.default_scaling)
+        self.augment = Augment.parse(cfg.augment)
+        if self.augment.active and data.x_train.ndim != 4:
+            raise TrainError(f"augmentation needs image samples (C, H, W); {data.name} has samples of "
+                             f"shape {data.sample_shape}")
+        try:
+            self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, weight_decay=cfg.weight_decay,
+                                            clip_norm=cfg.clip_norm, **cfg.optimizer_options)
+        except ValueError as exc:
+            raise TrainError(str(exc)) from None
+        self.n_train = len(data.y_train)
+        self.steps_per_epoch = math.ceil(self.n_train / cfg.batch_size)
+        self.schedule = make_schedule(cfg.schedule, self.optimizer.lr, self.steps_per_epoch,
+                                      cfg.epochs * self.steps_per_epoch)
+        # device copies once: with CuPy the data stays on the GPU for the whole run
+        self._dev = {s: tuple(self.xp.asarray(a) for a in data.split(s)) for s in ("train", "val", "test")}
+        self.epoch = 0
+        self.iteration = 0
+        self.history: list[dict] = []
+        self.iteration_loss: list[float] = []
+        self.best: dict | None = None
+        self._best_weights: dict | None = None
+        self._last_good = self._snapshot()
+        self.bad_epochs = 0
+        self.finished = False
+        self.elapsed = 0.0
+        self.stopped: StoppedEvent | None = None
+        self._go = threading.Event()
+        self._go.set()
+        self._stop = threading.Event()
+        self._result: dict | None = None
+
+    # -- set-up checks ----------------------------------------------------------------------
+    def _check_graph(self) -> None:
+        eng, g = self.engine, self.graph
+        data_ids, label_ids = eng.input_ids("data"), eng.input_ids("label")
+        if len(data_ids) != 1 or len(label_ids) != 1:
+            raise TrainError(f"training needs exactly one Input with role 'data' and one with role 'label'; "
+                             f"this graph has data {data_ids or 'none'} and label {label_ids or 'none'}")
+        if eng.loss_id is None or g.node(eng.loss_id).op.category != "losses":
+            raise TrainError("the graph's output is not a loss node (e.g. SoftmaxCrossEntropy)")
+        if not eng.learnables():
+            raise TrainError("the graph has nothing to learn (no Affine, Conv2D or Parameter nodes)")
+        self.data_id, self.label_id = data_ids[0], label_ids[0]
+        self.logits_id = eng.logits_node()
+        self.data_shape = tuple(g.node(self.data_id).params["shape"])
+        self.label_shape = tuple(g.node(self.label_id).params["shape"])
+        shapes = g.infer_shapes()[0]
+        width = shapes.get(self.logits_id, (None,))
+        check_labels_fit(self.data.num_classes, self.label_shape, width[-1] if width else None, self.label_id)
+        fit_to_input(self.data.x_train[:1], self.data_shape, self.data_id)
+
+    # -- control from another thread ----------------------------------------------------------
+    def pause(self) -> None:
+        """Hold before the next batch until :meth:`resume` (or :meth:`request_stop`)."""
+        self._go.clear()
+
+    def resume(self) -> None:
+        """Continue after :meth:`pause`."""
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    def request_stop(self) -> None:
+        """Stop before the next batch; the run still ends with a :class:`DoneEvent`."""
+        self._stop.set()
+        self._go.set()
+
+    # -- batches -----------------------------------------------------------------------------------
+    def _feeds(self, split: str, idx, rng=None) -> tuple[dict, object]:
+        xp = self.xp
+        x_all, y_all = self._dev[split]
+        sel = xp.asarray(idx)
+        x = self.scaler(x_all[sel], self.engine.dtype, xp)
+        if rng is not None and self.augment.active:
+            x = self.augment(x, rng, xp)
+        x = fit_to_input(x, self.data_shape, self.data_id)
+        y = y_all[sel]
+        t = labels_for_input(y, self.label_shape, self.data.num_classes, xp)
+        return {self.data_id: x, self.label_id: t}, y
+
+    def evaluate(self, split: str, want_predictions: bool = False, engine=None):
+        """Mean loss and accuracy over a split (inference mode, in chunks).
+
+        Returns
+        -------
+        tuple
+            ``(loss, accuracy, predictions (N,) int64 or None)``; ``(None, None, None)``
+            for an empty split.
+        """
+        eng = engine or self.engine
+        n = len(self.data.split(split)[1])
+        if n == 0:
+            return None, None, None
+        total_loss, correct, preds = 0.0, 0, []
+        step = self.config.eval_batch_size
+        for start in range(0, n, step):
+            idx = np.arange(start, min(start + step, n))
+            feeds, y = self._feeds(split, idx)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                eng.forward(feeds, train=False)
+                total_loss += eng.loss() * len(idx)
+            scores = eng.output_of(self.logits_id)
+            correct += count_correct(scores, y)
+            if want_predictions:
+                preds.append(np.asarray(to_host(scores.reshape(len(idx), -1).argmax(axis=1))))
+        return total_loss / n, correct / n, (np.concatenate(preds) if want_predictions else None)
+
+    # -- weights ---------------------------------------------------------------------------------
+    def _snapshot(self) -> dict:
+        """Host float64 copies of every weight and buffer, ``{node: {name: array}}``."""
+        self.engine.sync_to_graph()
+        return {id: {k: w.copy() for k, w in self.graph.node(id).weights.items()}
+                for id in self.graph.nodes() if self.graph.node(id).weights}
+
+    def _restore(self, weights: dict) -> None:
+        for id, tensors in weights.items():
+            for name, arr in tensors.items():
+                self.engine.set_param(id, name, arr)
+
+    def _params_finite(self) -> bool:
+        xp = self.xp
+        return all(bool(xp.isfinite(p).all()) for p in self.engine.params_ref().values())
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def __iter__(self):
+        cfg, eng, xp = self.config, self.engine, self.xp
+        total = cfg.epochs * self.steps_per_epoch
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(self.run_dir / "config.json", {"config": asdict(cfg), "dataset": self._dataset_info()})
+        while not self.finished and self.epoch < cfg.epochs and self.stopped is None:
+            epoch = self.epoch + 1
+            t_epoch = time.perf_counter()
+            busy = 0.0
+            order = np.random.default_rng(_stream(cfg.seed, _SHUFFLE, epoch)).permutation(self.n_train)
+            aug_rng = np.random.default_rng(_stream(cfg.seed, _AUGMENT, epoch))
+            eng.rng = _engine_rng(eng, _stream(cfg.seed, _DROPOUT, epoch))
+            loss_sum, correct, seen = 0.0, 0, 0
+            for b in range(self.steps_per_epoch):
+                if not self._go.is_set():
+                    self._go.wait()
+                if self._stop.is_set():
+                    self.stopped = StoppedEvent(f"stopped by the user in epoch {epoch} after "
+                                                f"{self.iteration} iterations", "user")
+                    break
+                t0 = time.perf_counter()
+                idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                feeds, y = self._feeds("train", idx, aug_rng)
+                self.optimizer.lr = lr = self.schedule.lr(self.iteration)
+                # overflow is detected and reported below, so NumPy's warnings are only noise
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    eng.forward(feeds, train=True)
+                    loss = eng.loss()
+                    if math.isfinite(loss):
+                        eng.backward(prune=True)
+                if not math.isfinite(loss):
+                    self._nonfinite(epoch, "loss", loss)
+                    break
+                grads = eng.grads_ref()
+                flags = [xp.isfinite(g).all() for g in grads.values()]
+                if flags and not bool(xp.stack(flags).all()):
+                    self._nonfinite(epoch, "gradient", loss)
+                    break
+                self.optimizer.step(eng.params_ref(), grads)
+                correct += count_correct(eng.output_of(self.logits_id), y)
+                loss_sum += loss * len(idx)
+                seen += len(idx)
+                self.iteration += 1
+                self.iteration_loss.append(loss)
+                busy += time.perf_counter() - t0
+                per_it = busy / (b + 1)
+                yield IterationEvent(epoch, self.iteration, loss, lr, seen / busy if busy > 0 else 0.0,
+                                     per_it * (total - self.iteration), b + 1, self.steps_per_epoch, total)
+            if self.stopped is not None:
+                self.elapsed += time.perf_counter() - t_epoch
+                break
+            yield from self._end_epoch(epoch, loss_sum / max(seen, 1), correct / max(seen, 1), t_epoch)
+        yield from self._finish()
+
+    def _end_epoch(self, epoch, train_loss, train_acc, t_epoch):
+        cfg = self.config
+        val_loss, val_acc, _ = self.evaluate("val")
+        self.epoch = epoch
+        metrics = {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+        monitor = cfg.monitor if metrics[cfg.monitor] is not None else "train_" + cfg.monitor[4:]
+        value = metrics[monitor]
+        self.schedule.step_epoch(val_loss if val_loss is not None else train_loss)
+        sign = 1.0 if MONITORS[monitor] == "min" else -1.0
+        improved = self.best is None or sign * value < sign * self.best["value"]
+        self._last_good = self._snapshot()
+        if improved:
+            self.best = {"epoch": epoch, "value": value, "monitor": monitor}
+            self._best_weights = self._last_good
+            self.bad_epochs = 0
+        else:
+            self.bad_epochs += 1
+        seconds = time.perf_counter() - t_epoch
+        self.elapsed += seconds
+        row = {"epoch": epoch, **metrics, "lr": self.optimizer.lr, "seconds": seconds,
+               "iteration": self.iteration}
+        self.history.append(row)
+        if cfg.early_stopping and self.bad_epochs >= cfg.early_stopping and epoch < cfg.epochs:
+            self.stopped = StoppedEvent(
+                f"early stopping after epoch {epoch}: {monitor} has not improved for {self.bad_epochs} "
+                f"epochs (best {self.best['value']:.4f} at epoch {self.best['epoch']})", "early_stopping")
+        self._write_epoch_files(improved)
+        yield EpochEvent(epoch, train_loss, train_acc, val_loss, val_acc, seconds, self.optimizer.lr, improved)
+
+    def _nonfinite(self, epoch: int, what: str, loss: float) -> None:
+        where = self.engine.first_nonfinite()
+        if where is None:
+            place = "no node value is non-finite (the loss itself overflowed)"
+        else:
+            node, kind = where
+            op = self.graph.node(node).type
+            detail = {"value": "its forward output", "grad": "the gradient of its output"}.get(
+                kind, kind.replace("grad of", "the gradient of its parameter"))
+            place = f"first at node {node!r} ({op}), in {detail}"
+        self.stopped = StoppedEvent(
+            f"NaN/Inf in the {what} at epoch {epoch}, iteration {self.iteration + 1} (loss {loss}): {place}. "
+            "Training stopped and kept the last good weights; try a smaller learning rate",
+            "nonfinite")
+        if not self._params_finite():
+            self._restore(self._last_good)
+
+    def _finish(self):
+        t0 = time.perf_counter()
+        if self.stopped is not None:
+            yield self.stopped
+        kind = self.stopped.kind if self.stopped else None
+        if self.config.restore_best and self._best_weights is not None and kind in (None, "early_stopping"):
+            self._restore(self._best_weights)
+        self.finished = True
+        self._result = self._final_metrics()
+        self.elapsed += time.perf_counter() - t0
+        self._result["seconds"] = self.elapsed
+        self._write_final_files()
+        yield DoneEvent(self._result)
+
+    def _final_metrics(self) -> dict:
+        d = self.data
+        train_loss, train_acc, _ = self.evaluate("train")
+        val_loss, val_acc, _ = self.evaluate("val")
+        test_loss, test_acc, preds = self.evaluate("test", want_predictions=True)
+        result = {
+            "train_accuracy": train_acc, "train_loss": train_loss, "val_accuracy": val_acc, "val_loss": val_loss,
+            "test_accuracy": test_acc, "test_loss": test_loss, "epochs": self.epoch, "iterations": self.iteration,
+            "best_epoch": self.best["epoch"] if self.best else None,
+            "restored_best": bool(self.config.restore_best and self._best_weights is not None
+                                  and (self.stopped is None or self.stopped.kind == "early_stopping")),
+            "stopped_reason": self.stopped.reason if self.stopped else None,
+            "stopped_kind": self.stopped.kind if self.stopped else None,
+            "dataset": d.name, "backend": self.engine.backend, "backend_note": self.engine.backend_note,
+            "dtype": self.config.dtype, "optimizer": self.optimizer.describe(),
+            "schedule": self.schedule.describe(), "class_names": list(d.class_names), "history": self.history,
+        }
+        if preds is not None:
+            cm = confusion_matrix(d.y_test, preds, d.num_classes)
+            result["confusion_matrix"] = cm.tolist()
+            result["misclassified"] = misclassified(d.y_test, preds, d.test_index)
+        if self.config.compare_float16 and test_acc is not None:
+            result.update(self._float16_comparison(test_acc))
+        return result
+
+    def _float16_comparison(self, test_acc: float) -> dict:
+        """The book's half-precision experiment: the same weights, evaluated in float16."""
+        from .engine import Engine  # noqa: PLC0415
+
+        self.engine.sync_to_graph()
+        half = Engine(self.graph, backend=self.config.backend, dtype="float16", seed=self.config.seed)
+        _, acc16, _ = self.evaluate("test", engine=half)
+        return {"float16_test_accuracy": acc16, f"{self.config.dtype}_test_accuracy": test_acc}
+
+    # -- files ----------------------------------------------------------------------------------------
+    def _dataset_info(self) -> dict:
+        d = self.data
+        return {"spec": d.name, "source": d.source, "train": len(d.y_train), "val": len(d.y_val),
+                "test": len(d.y_test), "classes": list(d.class_names)}
+
+    def state_dict(self) -> dict:
+        """Everything :meth:`from_checkpoint` needs to continue after the last epoch."""
+        from .fileformat import graph_to_dict  # noqa: PLC0415 - lazy: optional for headless math
+
+        doc = graph_to_dict(self.graph)
+        for node in doc["nodes"]:
+            node["weights"] = {}
+        return {
+            "config": asdict(self.config), "dataset": self._dataset_info(), "graph": doc,
+            "weights": self._last_good, "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(), "epoch": self.epoch, "iteration": self.iteration,
+            "history": self.history, "iteration_loss": np.asarray(self.iteration_loss, dtype=np.float64),
+            "best": self.best, "bad_epochs": self.bad_epochs, "elapsed": self.elapsed,
+            "stopped": asdict(self.stopped) if self.stopped else None,
+            "rng": {"scheme": "per epoch e: SeedSequence([seed, stream, e]); streams 1 shuffle, "
+                              "2 augmentation, 3 dropout", "seed": self.config.seed, "next_epoch": self.epoch + 1},
+        }
+
+    def _write_epoch_files(self, improved: bool) -> None:
+        if self.run_dir is None:
+            return
+        save_checkpoint(self.run_dir / "checkpoint.npz", self.state_dict())
+        if improved:
+            save_checkpoint(self.run_dir / "best.npz", {"best": self.best, "weights": self._best_weights})
+        write_metrics(self.run_dir, {"history": self.history}, self.iteration_loss)
+
+    def _write_final_files(self) -> None:
+        if self.run_dir is None:
+            return
+        from .fileformat import save_graph  # noqa: PLC0415
+
+        save_graph(self.graph, self.run_dir / "trained_graph.json",
+                   meta={"training": {"config": asdict(self.config), "dataset": self._dataset_info(),
+                                      "test_accuracy": self._result["test_accuracy"]}})
+        write_metrics(self.run_dir, self._result, self.iteration_loss)
+
+    # -- convenience ------------------------------------------------------------------------------
+    def run(self, callback=None) -> dict:
+        """Consume every event (passing each to ``callback``) and return the result dict."""
+        for event in self:
+            if callback is not None:
+                callback(event)
+        return self._result
+
+    @property
+    def result(self) -> dict | None:
+        """The final result once a :class:`DoneEvent` was produced."""
+        return self._result
+
+    @classmethod
+    def from_checkpoint(cls, run_dir, data: DataSplits | None = None, data_dir=None, **overrides) -> "Trainer":
+        """Rebuild a trainer from ``run_dir/checkpoint.npz`` to continue after its last epoch.
+
+        ``data`` defaults to reloading the dataset the run used; ``overrides`` may raise
+        ``epochs`` to train longer.
+        """
+        from .datasets import load_dataset  # noqa: PLC0415
+        from .fileformat import graph_from_dict  # noqa: PLC0415
+
+        run_dir = Path(run_dir)
+        state = load_checkpoint(run_dir / "checkpoint.npz")
+        graph = graph_from_dict(state["graph"], str(run_dir / "checkpoint.npz"))
+        for id, tensors in state["weights"].items():
+            graph.node(id).weights.update({k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()})
+        if data is None:
+            data = load_dataset(state["dataset"]["spec"], data_dir=data_dir)
+        trainer = cls(graph, data, TrainConfig.from_dict(state["config"]), run_dir, **overrides)
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.schedule.load_state_dict(state["schedule"])
+        trainer.epoch, trainer.iteration = int(state["epoch"]), int(state["iteration"])
+        trainer.history = list(state["history"])
+        trainer.iteration_loss = [float(v) for v in state["iteration_loss"]]
+        trainer.best, trainer.bad_epochs = state["best"], int(state["bad_epochs"])
+        trainer.elapsed = float(state["elapsed"])
+        if state["stopped"] and state["stopped"]["kind"] == "early_stopping":
+            trainer.stopped = StoppedEvent(**state["stopped"])
+        if (run_dir / "best.npz").is_file():
+            trainer._best_weights = load_checkpoint(run_dir / "best.npz")["weights"]
+        return trainer
+
+
+def _engine_rng(engine, seq: np.random.SeedSequence):
+    if engine.backend == "cupy":
+        return engine.xp.random.default_rng(int(seq.generate_state(1)[0]))
+    return np.random.default_rng(seq)
+

@@ -1,0 +1,233 @@
+"""2-D convolution by im2col, as in the book's ``common/layers.py`` (without its flaws).
+
+im2col is a strided *view* of the (padded) input copied once into a matrix, so the
+whole convolution is one batched matrix product; col2im loops only over the FH·FW
+kernel offsets, adding one strided slice per offset. Nothing loops over samples or pixels.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Op, ParamSpec, ShapeError, array_module, fmt_shape
+from .initializers import INIT_CHOICES, initialize
+from .registry import register
+
+
+def _wants(need_inputs, i: int) -> bool:
+    """Whether input ``i`` needs a gradient (``need_inputs`` is a bool or one per input)."""
+    if isinstance(need_inputs, (bool, np.bool_)):
+        return bool(need_inputs)
+    return bool(need_inputs[i])
+
+
+def size_formula(name: str, axis: str, size: int, kernel: int, stride: int, pad: int, kname: str) -> str:
+    """``Conv2D: OH = (H + 2P - FH) / S + 1 = (28 + 0 - 5)/1 + 1`` (without the result)."""
+    return (f"{name}: O{axis} = ({axis} + 2P - {kname}) / S + 1 = "
+            f"({size} + {2 * pad} - {kernel})/{stride} + 1")
+
+
+def output_size(name: str, axis: str, size, kernel: int, stride: int, pad: int, kname: str):
+    """One spatial output size, ``(I + 2P - F) / S + 1``; raise ``ShapeError`` showing the numbers.
+
+    ``axis`` is ``"H"`` or ``"W"``; ``kname`` names the kernel size in the formula (``FH``).
+    Returns ``None`` when ``size`` is unknown.
+    """
+    if size is None:
+        return None
+    span = size + 2 * pad - kernel
+    formula = size_formula(name, axis, size, kernel, stride, pad, kname)
+    if span < 0:
+        raise ShapeError(
+            f"{formula} = {span / stride + 1:g} < 1: the {kernel}-wide window does not fit in the "
+            f"padded input ({size} + {2 * pad} = {size + 2 * pad}); use a smaller kernel or more padding"
+        )
+    if span % stride:
+        raise ShapeError(
+            f"{formula} = {span / stride + 1:g} is not a whole number: the stride S = {stride} must divide "
+            f"{axis} + 2P - {kname} = {span}; change the padding or the stride"
+        )
+    return span // stride + 1
+
+
+def explain_output_size(name: str, shape: tuple, kernel: int, stride: int, pad: int, knames: tuple) -> list:
+    """The filled-in size formulas for an (N, C, H, W) input, e.g. for a shape calculator.
+
+    Returns one line per spatial axis ending in ``= result``; raises ``ShapeError`` like
+    ``infer_shape`` when a size does not work out.
+    """
+    lines = []
+    for axis, size, k in zip("HW", tuple(shape)[2:], knames):
+        if size is not None:
+            out = output_size(name, axis, size, kernel, stride, pad, k)
+            lines.append(f"{size_formula(name, axis, size, kernel, stride, pad, k)} = {out}")
+    return lines
+
+
+def check_nchw(name: str, x: tuple) -> tuple:
+    """``x`` must be (N, C, H, W); return it as a tuple."""
+    x = tuple(x)
+    if len(x) != 4:
+        raise ShapeError(f"{name}: expects images (N, C, H, W); got {fmt_shape(x)} with {len(x)} axes")
+    return x
+
+
+def pad_hw(x, pad: int, fill=0):
+    """x : (N, C, H, W) -> (N, C, H + 2P, W + 2P), a new array with a border of ``fill``."""
+    if pad == 0:
+        return x
+    xp = array_module(x)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + 2 * pad, w + 2 * pad), fill, dtype=x.dtype)
+    out[:, :, pad:pad + h, pad:pad + w] = x
+    return out
+
+
+def window_view(x, kh: int, kw: int, stride: int, oh: int, ow: int):
+    """x : (N, C, H, W) -> read-only-by-convention view (N, C, KH, KW, OH, OW) of every window."""
+    xp = array_module(x)
+    sn, sc, sh, sw = x.strides
+    return xp.lib.stride_tricks.as_strided(
+        x, (x.shape[0], x.shape[1], kh, kw, oh, ow), (sn, sc, sh, sw, sh * stride, sw * stride)
+    )
+
+
+def im2col(x, fh: int, fw: int, stride: int, oh: int, ow: int, ones_row: bool = False):
+    """x : (N, C, H, W), already padded -> col : (N, C·FH·FW [+1], OH·OW).
+
+    With ``ones_row`` a last row of ones is appended so the bias rides along in the
+    matrix product (and its gradient falls out of the weight gradient).
+    """
+    xp = array_module(x)
+    n, c = x.shape[:2]
+    k = c * fh * fw
+    col = xp.empty((n, k + int(ones_row), oh * ow), dtype=x.dtype)
+    xp.copyto(col[:, :k].reshape(n, c, fh, fw, oh, ow), window_view(x, fh, fw, stride, oh, ow))
+    if ones_row:
+        col[:, k] = 1
+    return col
+
+
+def col2im(dcol, padded_shape: tuple, fh: int, fw: int, stride: int, oh: int, ow: int):
+    """dcol : (N, C·FH·FW, OH·OW) -> dx : padded_shape (N, C, H + 2P, W + 2P).
+
+    Overlapping windows add up: one strided ``+=`` per kernel offset (FH·FW of them).
+    """
+    xp = array_module(dcol)
+    n, c = padded_shape[:2]
+    d6 = dcol.reshape(n, c, fh, fw, oh, ow)
+    dx = xp.zeros(padded_shape, dtype=dcol.dtype)
+    for i in range(fh):
+        for j in range(fw):
+            dx[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += d6[:, :, i, j]
+    return dx
+
+
+@register
+class Conv2D(Op):
+    """Convolution of a batch of images with FN learnable filters.
+
+    x : (N, C, H, W);  W : (FN, C, FH, FW);  b : (FN,);  out : (N, FN, OH, OW)
+    with OH = (H + 2P − FH) / S + 1 and OW = (W + 2P − FW) / S + 1.
+    """
+
+    type_name = "Conv2D"
+    category = "layers"
+    learnable = ("W", "b")
+    param_spec = (
+        ParamSpec("out_channels", "int", 30, "number of filters FN (output channels)", low=1),
+        ParamSpec("kernel_size", "int", 5, "filter height and width FH = FW", low=1),
+        ParamSpec("stride", "int", 1, "step S between neighbouring windows", low=1),
+        ParamSpec("padding", "int", 0, "zeros P added on every border", low=0),
+        ParamSpec("init", "choice", "he", "initial filters", choices=INIT_CHOICES),
+        ParamSpec("std", "float", 0.01, "standard deviation for init=normal", low=0.0),
+        ParamSpec("bias", "bool", True, "add a learnable bias per filter"),
+    )
+    rule = ("∂L/∂W = ∂L/∂out · im2col(x)ᵀ,  ∂L/∂x = col2im(Wᵀ · ∂L/∂out),  "
+            "∂L/∂b = Σ_{N,OH,OW} ∂L/∂out")
+    doc = "2-D convolution (im2col + matrix product): FN filters of FH×FW over C channels."
+
+    def check_config(self) -> None:
+        self.learnable = ("W", "b") if self.config["bias"] else ("W",)
+
+    def _out_hw(self, h, w):
+        k, s, p = self.config["kernel_size"], self.config["stride"], self.config["padding"]
+        return (output_size("Conv2D", "H", h, k, s, p, "FH"), output_size("Conv2D", "W", w, k, s, p, "FW"))
+
+    def explain_shape(self, x) -> list:
+        """The output-size formulas with this input's numbers filled in (one line per axis)."""
+        k, s, p = self.config["kernel_size"], self.config["stride"], self.config["padding"]
+        return explain_output_size("Conv2D", check_nchw("Conv2D", x), k, s, p, ("FH", "FW"))
+
+    def infer_shape(self, x):
+        n, c, h, w = check_nchw("Conv2D", x)
+        if c is None:
+            raise ShapeError("Conv2D: the channel count C of the input (N, C, H, W) must be known to size W")
+        return (n, self.config["out_channels"]) + self._out_hw(h, w)
+
+    def param_shapes(self, x):
+        c = check_nchw("Conv2D", x)[1]
+        k, fn = self.config["kernel_size"], self.config["out_channels"]
+        shapes = {"W": (fn, c, k, k)}
+        if self.config["bias"]:
+            shapes["b"] = (fn,)
+        return shapes
+
+    def init_params(self, shapes, rng):
+        sizes = dict(shapes) if isinstance(shapes, dict) else self.param_shapes(*shapes)
+        fn, c, fh, fw = sizes["W"]
+        out = {"W": initialize(self.config["init"], (fn, c, fh, fw), c * fh * fw, rng, std=self.config["std"])}
+        if self.config["bias"]:
+            out["b"] = np.zeros((fn,))
+        return out
+
+    def _check_weight(self, x_shape, w_shape):
+        k, fn = self.config["kernel_size"], self.config["out_channels"]
+        if len(x_shape) != 4:
+            raise ShapeError(f"Conv2D: expects images (N, C, H, W); got {fmt_shape(x_shape)}")
+        if w_shape[1] != x_shape[1]:
+            raise ShapeError(
+                f"Conv2D: the input {fmt_shape(x_shape)} has C = {x_shape[1]} channels but the filters "
+                f"W {fmt_shape(w_shape)} expect C = {w_shape[1]}"
+            )
+        if tuple(w_shape) != (fn, x_shape[1], k, k):
+            raise ShapeError(
+                f"Conv2D: W {fmt_shape(w_shape)} does not match out_channels = {fn}, kernel_size = {k}: "
+                f"expected {fmt_shape((fn, x_shape[1], k, k))}"
+            )
+
+    def forward(self, inputs, params, train, rng=None):
+        (x,) = inputs
+        xp = array_module(x)
+        w = params["W"]
+        self._check_weight(x.shape, w.shape)
+        s, p = self.config["stride"], self.config["padding"]
+        n, _, h, wd = x.shape
+        fn, c, fh, fw = w.shape
+        oh, ow = self._out_hw(h, wd)
+        xpad = pad_hw(x, p)
+        bias = self.config["bias"]
+        col = im2col(xpad, fh, fw, s, oh, ow, ones_row=bias)
+        wmat = w.reshape(fn, c * fh * fw)
+        wcol = xp.concatenate([wmat, params["b"].reshape(fn, 1)], axis=1) if bias else wmat
+        out = xp.matmul(wcol, col)  # (FN, K) @ (N, K, OH·OW) -> (N, FN, OH·OW): already NCHW
+        return out.reshape(n, fn, oh, ow), (col, wmat, xpad.shape, x.shape, (fh, fw, oh, ow))
+
+    def backward(self, dout, cache, need_inputs=True):
+        col, wmat, padded_shape, x_shape, (fh, fw, oh, ow) = cache
+        xp = array_module(dout)
+        n, fn = dout.shape[:2]
+        d3 = dout.reshape(n, fn, oh * ow)
+        # Σ_n dout_n · col_nᵀ as a batch of small BLAS products, then one cheap sum
+        dwcol = xp.matmul(d3, col.transpose(0, 2, 1)).sum(axis=0)
+        k = wmat.shape[1]
+        grads = {"W": dwcol[:, :k].reshape(fn, padded_shape[1], fh, fw)}
+        if self.config["bias"]:
+            grads["b"] = xp.ascontiguousarray(dwcol[:, k])
+        dx = None
+        if _wants(need_inputs, 0):
+            dcol = xp.matmul(wmat.T, d3)  # (K, FN) @ (N, FN, OH·OW) -> (N, K, OH·OW)
+            dxp = col2im(dcol, padded_shape, fh, fw, self.config["stride"], oh, ow)
+            p = self.config["padding"]
+            h, w = x_shape[2:]
+            dx = dxp if p == 0 else xp.ascontiguousarray(dxp[:, :, p:p + h, p:p + w])
+        return [dx], grads

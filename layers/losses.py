@@ -1,0 +1,195 @@
+"""Loss functions: SoftmaxCrossEntropy, MSE, SSE, SigmoidBCE.
+
+Each loss takes a prediction ``x`` and a target ``t`` and outputs a 0-d array of
+``x.dtype``. Backward seeds from that scalar's gradient ``dout`` (usually 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Op, ShapeError, array_module, fmt_num, fmt_shape, is_scalar
+from .registry import register
+
+
+def _wants(need_inputs, i: int) -> bool:
+    """Whether input ``i`` needs a gradient (``need_inputs`` is a bool or one per input)."""
+    if isinstance(need_inputs, (bool, np.bool_)):
+        return bool(need_inputs)
+    return bool(need_inputs[i])
+
+
+def _dims_match(a, b) -> bool:
+    """Equal shapes where ``None`` (unknown batch) matches any size."""
+    return len(a) == len(b) and all(p is None or q is None or p == q for p, q in zip(a, b))
+
+
+def _scalar_out(value, x):
+    """``value`` as a 0-d array of ``x.dtype`` on ``x``'s device."""
+    return array_module(x).asarray(value, dtype=x.dtype).reshape(())
+
+
+class _Loss(Op):
+    category = "losses"
+    inputs = ("x", "t")
+
+    def infer_shape(self, x, t):
+        x, t = tuple(x), tuple(t)
+        if not _dims_match(x, t):
+            raise ShapeError(
+                f"{self.type_name}: prediction x {fmt_shape(x)} and target t {fmt_shape(t)} "
+                f"must have the same shape"
+            )
+        return ()
+
+
+@register
+class SoftmaxCrossEntropy(_Loss):
+    """Softmax over the last axis followed by the mean cross-entropy over the batch.
+
+    x : (N, K) scores; t : (N,) integer class labels or (N, K) one-hot (or probability)
+    targets. out : () = −(1/N) Σ_n Σ_k t_nk · log softmax(x)_nk.
+    """
+
+    type_name = "SoftmaxCrossEntropy"
+    rule = "∂L/∂x = ∂L/∂out × (softmax(x) − t) / N   (t one-hot; labels get no gradient)"
+    doc = "Softmax-with-Loss: mean cross-entropy of softmax(x) against labels or one-hot t."
+
+    def infer_shape(self, x, t):
+        x, t = tuple(x), tuple(t)
+        if len(x) < 1:
+            raise ShapeError("SoftmaxCrossEntropy: x must have a class axis, e.g. (N, K); got a scalar ()")
+        if _dims_match(t, x[:-1]) or _dims_match(t, x):
+            return ()
+        k = "K" if x[-1] is None else x[-1]
+        raise ShapeError(
+            f"SoftmaxCrossEntropy: for scores x {fmt_shape(x)} the target t must be class labels "
+            f"{fmt_shape(x[:-1])} or one-hot {fmt_shape(x)} (K = {k} classes); got t {fmt_shape(t)}"
+        )
+
+    def forward(self, inputs, params, train, rng=None):
+        x, t = inputs
+        xp = array_module(x)
+        k = x.shape[-1]
+        x2 = x.reshape(-1, k)
+        n = x2.shape[0]
+        shifted = x2 - x2.max(axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        y = e / total
+        log_total = xp.log(total)
+        if t.shape == x.shape:
+            target = t.reshape(-1, k).astype(x.dtype, copy=False)
+            loss = -(target * (shifted - log_total)).sum() / n
+            return _scalar_out(loss, x), (y, target, None, n, x.shape)
+        if t.size != n:
+            raise ShapeError(
+                f"SoftmaxCrossEntropy: for scores x {fmt_shape(x.shape)} the target t must be labels "
+                f"{fmt_shape(x.shape[:-1])} or one-hot {fmt_shape(x.shape)}; got t {fmt_shape(t.shape)}"
+            )
+        labels = t.reshape(-1).astype(np.intp)
+        if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
+            raise ShapeError(
+                f"SoftmaxCrossEntropy: labels must be class indices 0..{k - 1} for K = {k} classes; "
+                f"got values from {int(labels.min())} to {int(labels.max())}"
+            )
+        rows = xp.arange(n)
+        loss = -(shifted[rows, labels] - log_total[:, 0]).sum() / n
+        return _scalar_out(loss, x), (y, None, labels, n, x.shape)
+
+    def backward(self, dout, cache, need_inputs=True):
+        y, target, labels, n, shape = cache
+        scale = dout / n
+        if target is not None:
+            # y · Σt − t: equals y − t for one-hot rows and stays exact for soft targets
+            dx = (y * target.sum(axis=1, keepdims=True) - target) * scale
+        else:
+            dx = y.copy()
+            dx[array_module(y).arange(n), labels] -= 1
+            dx *= scale
+        return [dx.reshape(shape), None], {}
+
+
+@register
+class MSE(_Loss):
+    """Mean squared error: out = mean((x − t)²) over every entry.
+
+    x : any shape; t : the same shape; out : ().
+    """
+
+    type_name = "MSE"
+    rule = "∂L/∂x = ∂L/∂out × 2 (x − t) / n,  ∂L/∂t = −∂L/∂x"
+    doc = "Mean of the squared errors (x − t)² over all entries."
+
+    def forward(self, inputs, params, train, rng=None):
+        x, t = inputs
+        diff = x - t.astype(x.dtype, copy=False)
+        return _scalar_out((diff * diff).sum() / diff.size, x), diff
+
+    def backward(self, dout, cache, need_inputs=True):
+        diff = cache
+        dx = diff * (dout * (2 / diff.size))
+        return [dx, -dx if _wants(need_inputs, 1) else None], {}
+
+    def rule_with_numbers(self, inputs, dout, input_grads):
+        x, t = inputs
+        if not (is_scalar(x) and is_scalar(t) and is_scalar(dout)):
+            return self.rule
+        return (f"∂L/∂x = ∂L/∂out × 2 (x − t) / n = {fmt_num(dout)} × 2 × ({fmt_num(x)} − {fmt_num(t)}) / 1"
+                f" = {fmt_num(input_grads[0])}")
+
+
+@register
+class SSE(_Loss):
+    """Sum of squared errors as in the book: out = ½ Σ (x − t)².
+
+    x : any shape; t : the same shape; out : ().
+    """
+
+    type_name = "SSE"
+    rule = "∂L/∂x = ∂L/∂out × (x − t),  ∂L/∂t = −∂L/∂x"
+    doc = "Half the sum of squared errors, ½ Σ (x − t)² (the book's sum_squared_error)."
+
+    def forward(self, inputs, params, train, rng=None):
+        x, t = inputs
+        diff = x - t.astype(x.dtype, copy=False)
+        return _scalar_out((diff * diff).sum() * x.dtype.type(0.5), x), diff
+
+    def backward(self, dout, cache, need_inputs=True):
+        dx = cache * dout
+        return [dx, -dx if _wants(need_inputs, 1) else None], {}
+
+    def rule_with_numbers(self, inputs, dout, input_grads):
+        x, t = inputs
+        if not (is_scalar(x) and is_scalar(t) and is_scalar(dout)):
+            return self.rule
+        return (f"∂L/∂x = ∂L/∂out × (x − t) = {fmt_num(dout)} × ({fmt_num(x)} − {fmt_num(t)})"
+                f" = {fmt_num(input_grads[0])}")
+
+
+@register
+class SigmoidBCE(_Loss):
+    """Sigmoid followed by binary cross-entropy, averaged over every entry.
+
+    x : any shape (logits); t : the same shape, targets in [0, 1]; out : ()
+    = mean(max(x, 0) − x·t + log(1 + e^−|x|)), which never overflows.
+    """
+
+    type_name = "SigmoidBCE"
+    rule = "∂L/∂x = ∂L/∂out × (σ(x) − t) / n,  ∂L/∂t = −∂L/∂out × x / n"
+    doc = "Binary cross-entropy of sigmoid(x) against targets t in [0, 1], from logits (stable)."
+
+    def forward(self, inputs, params, train, rng=None):
+        x, t = inputs
+        xp = array_module(x)
+        t = t.astype(x.dtype, copy=False)
+        e = xp.exp(-xp.abs(x))
+        terms = xp.maximum(x, x.dtype.type(0)) - x * t + xp.log1p(e)
+        one = x.dtype.type(1)
+        sig = (e + (x >= 0) * (one - e)) / (one + e)
+        return _scalar_out(terms.sum() / x.size, x), (x, t, sig)
+
+    def backward(self, dout, cache, need_inputs=True):
+        x, t, sig = cache
+        scale = dout / x.size
+        dt = -x * scale if _wants(need_inputs, 1) else None
+        return [(sig - t) * scale, dt], {}

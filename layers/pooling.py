@@ -1,0 +1,224 @@
+"""Pooling: MaxPool2D, AvgPool2D and GlobalAvgPool.
+
+Windows are visited one kernel offset at a time (KH·KW strided views), never per sample
+or pixel. Max-pool sends each window's gradient to its *first* maximum in row-major
+order, as PyTorch does, so ties are deterministic. When the stride equals the kernel and
+there is no padding the windows tile the image exactly, and a reshape splits the rows and
+columns so the maximum is found separably (first along each row, then down the rows).
+"""
+from __future__ import annotations
+
+from .base import Op, ParamError, ParamSpec, array_module
+from .conv import check_nchw, explain_output_size, output_size, pad_hw
+from .registry import register
+
+
+def _first_max(views, xp):
+    """Running maximum over ``views`` (a list of equal-shape arrays), keeping the first winner.
+
+    Returns ``(best, idx)``: the maximum and, per entry, which view attains it first.
+    A later view wins only if it is *strictly* greater. With two views ``idx`` is a
+    bool array (True: the second view), otherwise integer view numbers.
+    """
+    if len(views) == 1:
+        return views[0].copy(), xp.zeros(views[0].shape, dtype=bool)
+    idx = views[1] > views[0]
+    best = xp.maximum(views[0], views[1])
+    if len(views) > 2:
+        idx = idx.astype(xp.uint8 if len(views) <= 256 else xp.int32)
+        for j in range(2, len(views)):
+            gt = views[j] > best
+            xp.maximum(best, views[j], out=best)
+            # idx <- j where gt, by arithmetic: np.where/copyto branch on random masks
+            idx += gt * (idx.dtype.type(j) - idx)
+    return best, idx
+
+
+def _spread(dout, idx, outs):
+    """``outs[j]`` <- ``dout`` where view ``j`` won (``idx`` from :func:`_first_max`) else 0.
+
+    Writes every element of every ``outs[j]`` (views into a fresh gradient array).
+    """
+    xp = array_module(dout)
+    if len(outs) == 1:
+        outs[0][...] = dout
+    elif idx.dtype == bool:
+        # two candidates: the second gets dout·idx and the first the exact remainder
+        xp.multiply(dout, idx, out=outs[1])
+        xp.subtract(dout, outs[1], out=outs[0])
+    else:
+        for j, out in enumerate(outs):
+            xp.multiply(dout, idx == j, out=out)
+
+
+class _Pool2D(Op):
+    category = "layers"
+    param_spec = (
+        ParamSpec("kernel_size", "int", 2, "window height and width K", low=1),
+        ParamSpec("stride", "int", 2, "step S between neighbouring windows", low=1),
+        ParamSpec("padding", "int", 0, "border P added on every side (at most K / 2)", low=0),
+    )
+
+    def check_config(self) -> None:
+        k, p = self.config["kernel_size"], self.config["padding"]
+        if 2 * p > k:
+            raise ParamError(
+                f"{self.type_name}: padding must be at most half the kernel size "
+                f"(P = {p}, K = {k}); otherwise some windows would see only padding"
+            )
+
+    def _out_hw(self, h, w):
+        k, s, p = self.config["kernel_size"], self.config["stride"], self.config["padding"]
+        return (output_size(self.type_name, "H", h, k, s, p, "K"),
+                output_size(self.type_name, "W", w, k, s, p, "K"))
+
+    def infer_shape(self, x):
+        n, c, h, w = check_nchw(self.type_name, x)
+        return (n, c) + self._out_hw(h, w)
+
+    def explain_shape(self, x) -> list:
+        """The output-size formulas with this input's numbers filled in (one line per axis)."""
+        k, s, p = self.config["kernel_size"], self.config["stride"], self.config["padding"]
+        return explain_output_size(self.type_name, check_nchw(self.type_name, x), k, s, p, ("K", "K"))
+
+    def _tiles(self) -> bool:
+        """Windows tile the input exactly (stride = kernel, no padding): the reshape path."""
+        return self.config["stride"] == self.config["kernel_size"] and self.config["padding"] == 0
+
+    def _windows(self, xpad, oh, ow):
+        """One strided view (N, C, OH, OW) per kernel offset, in row-major order."""
+        k, s = self.config["kernel_size"], self.config["stride"]
+        return [xpad[:, :, i:i + s * oh:s, j:j + s * ow:s] for i in range(k) for j in range(k)]
+
+
+@register
+class MaxPool2D(_Pool2D):
+    """out = the maximum of each K×K window.
+
+    x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1.
+    Padding counts as −∞, so it never wins.
+    """
+
+    type_name = "MaxPool2D"
+    rule = "∂L/∂x = ∂L/∂out at the (first) maximum of each window, 0 elsewhere"
+    doc = "Max pooling: keeps each window's largest value; the gradient goes back to that one entry."
+
+    def forward(self, inputs, params, train, rng=None):
+        (x,) = inputs
+        self.infer_shape(x.shape)
+        xp = array_module(x)
+        n, c, h, w = x.shape
+        k = self.config["kernel_size"]
+        oh, ow = self._out_hw(h, w)
+        if self._tiles():
+            # along each row first (KW columns), then down the rows (KH rows): the
+            # first maximum of the first row holding the window's maximum is the
+            # row-major first maximum.
+            rows = x.reshape(n, c, h, ow, k)
+            row_best, col_idx = _first_max([rows[..., j] for j in range(k)], xp)
+            cols = row_best.reshape(n, c, oh, k, ow)
+            out, row_idx = _first_max([cols[:, :, :, i] for i in range(k)], xp)
+            return out, ("tiles", x.shape, row_idx, col_idx)
+        xpad = pad_hw(x, self.config["padding"], fill=-xp.inf)
+        out, idx = _first_max(self._windows(xpad, oh, ow), xp)
+        return out, ("windows", xpad.shape, idx, x.shape)
+
+    def backward(self, dout, cache, need_inputs=True):
+        xp = array_module(dout)
+        k = self.config["kernel_size"]
+        if cache[0] == "tiles":
+            _, (n, c, h, w), row_idx, col_idx = cache
+            oh, ow = dout.shape[2:]
+            drow = xp.empty((n, c, oh, k, ow), dtype=dout.dtype)
+            _spread(dout, row_idx, [drow[:, :, :, i] for i in range(k)])
+            drow = drow.reshape(n, c, h, ow)
+            dx = xp.empty((n, c, h, ow, k), dtype=dout.dtype)
+            _spread(drow, col_idx, [dx[..., j] for j in range(k)])
+            return [dx.reshape(n, c, h, w)], {}
+        _, padded_shape, idx, x_shape = cache
+        dxp = xp.zeros(padded_shape, dtype=dout.dtype)
+        shares = xp.empty((k * k,) + dout.shape, dtype=dout.dtype)
+        _spread(dout, idx, list(shares))
+        for share, view in zip(shares, self._windows(dxp, *dout.shape[2:])):
+            view += share
+        return [_crop(dxp, self.config["padding"], x_shape)], {}
+
+
+@register
+class AvgPool2D(_Pool2D):
+    """out = the mean of each K×K window (padding counts as zeros, divisor K·K).
+
+    x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1.
+    """
+
+    type_name = "AvgPool2D"
+    rule = "∂L/∂x = ∂L/∂out / (K·K) spread evenly over each window"
+    doc = "Average pooling: each window's mean; the gradient is shared equally by its K×K entries."
+
+    def forward(self, inputs, params, train, rng=None):
+        (x,) = inputs
+        self.infer_shape(x.shape)
+        k = self.config["kernel_size"]
+        oh, ow = self._out_hw(*x.shape[2:])
+        xpad = pad_hw(x, self.config["padding"])
+        views = self._windows(xpad, oh, ow)
+        out = views[0].copy()
+        for view in views[1:]:
+            out += view
+        out *= x.dtype.type(1 / (k * k))
+        return out, (xpad.shape, x.shape)
+
+    def backward(self, dout, cache, need_inputs=True):
+        padded_shape, x_shape = cache
+        xp = array_module(dout)
+        k = self.config["kernel_size"]
+        share = dout * dout.dtype.type(1 / (k * k))
+        if self._tiles():
+            # every input entry sits in exactly one window: plain assignment
+            dx = xp.empty(padded_shape, dtype=dout.dtype)
+            for view in self._windows(dx, *dout.shape[2:]):
+                view[...] = share
+            return [dx], {}
+        dxp = xp.zeros(padded_shape, dtype=dout.dtype)
+        for view in self._windows(dxp, *dout.shape[2:]):
+            view += share
+        return [_crop(dxp, self.config["padding"], x_shape)], {}
+
+
+@register
+class GlobalAvgPool(Op):
+    """out = the mean of each channel's whole feature map.
+
+    x : (N, C, H, W);  out : (N, C).
+    """
+
+    type_name = "GlobalAvgPool"
+    category = "layers"
+    rule = "∂L/∂x = ∂L/∂out / (H·W) spread over the whole map"
+    doc = "Averages each channel over its H×W map: (N, C, H, W) → (N, C), a parameter-free head."
+
+    def infer_shape(self, x):
+        n, c, _, _ = check_nchw("GlobalAvgPool", x)
+        return (n, c)
+
+    def forward(self, inputs, params, train, rng=None):
+        (x,) = inputs
+        self.infer_shape(x.shape)
+        n, c = x.shape[:2]
+        return x.reshape(n, c, -1).mean(axis=2), x.shape
+
+    def backward(self, dout, cache, need_inputs=True):
+        shape = cache
+        xp = array_module(dout)
+        dx = xp.empty(shape, dtype=dout.dtype)
+        dx[...] = (dout * dout.dtype.type(1 / (shape[2] * shape[3])))[:, :, None, None]
+        return [dx], {}
+
+
+def _crop(dxp, pad: int, x_shape):
+    """Drop the padding border from a gradient (N, C, H + 2P, W + 2P) -> (N, C, H, W)."""
+    if pad == 0:
+        return dxp
+    h, w = x_shape[2:]
+    return array_module(dxp).ascontiguousarray(dxp[:, :, pad:pad + h, pad:pad + w])
+

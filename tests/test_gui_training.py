@@ -1,0 +1,235 @@
+"""Training inside the app (pytest-qt, offscreen): a short run of ``simple_convnet`` on
+``mnist-10k`` with pause, resume and stop; what the curves, filter viewer, results and the
+document show afterwards; saving, reloading and continuing; errors as messages.
+
+Runs are cut short with ``max_iterations`` (the worker then stops as the user would), so
+each takes a few seconds, most of it the final evaluation of the 10,000 images.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from graph import templates  # noqa: E402
+from graph.fileformat import load_graph  # noqa: E402
+
+from app.training.dock import LOCK_REASON  # noqa: E402
+from app.training.install import install_training  # noqa: E402
+from app.training.worker import RunConfig, prepare_graph  # noqa: E402
+
+RUN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def studio(qtbot, tmp_path, monkeypatch):
+    """A main window with the training docks and ``simple_convnet`` open; returns ``(window, panel)``."""
+    monkeypatch.setenv("BACKPROP_STUDIO_HOME", str(tmp_path / "home"))
+    from app.main_window import MainWindow  # noqa: PLC0415
+
+    window = MainWindow(restore_layout=False)
+    window.quiet = True
+    window.prompt_unsaved = lambda: "discard"
+    qtbot.addWidget(window)
+    panel = getattr(window, "training", None) or install_training(window)
+    window.resize(1400, 900)
+    window.show()
+    window.open_template("simple_convnet", ask=False)
+    assert panel.settings.load("mnist-10k")
+    QApplication.processEvents()
+    yield window, panel
+    panel.shutdown()
+
+
+class Heartbeat:
+    """A 10 ms timer on the GUI thread recording the longest gap between its ticks."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.max_gap = 0.0
+        self.ticks = 0
+        self._last = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.max_gap = max(self.max_gap, now - self._last)
+        self._last = now
+        self.ticks += 1
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def wait_ended(qtbot, panel) -> str:
+    with qtbot.waitSignal(panel.run_ended, timeout=RUN_TIMEOUT_MS) as blocker:
+        pass
+    return blocker.args[0]
+
+
+def test_short_run_pause_resume_stop(qtbot, studio):
+    window, panel = studio
+    views, dock = panel.views, panel.dock
+    cm_before = np.array(window.document.graph.node("conv1").weights.get("W", np.zeros(1)))
+    beat = Heartbeat()
+    beat.start()
+    assert panel.start(fresh=True, max_iterations=40, compare_float16=False)
+    assert panel.running
+    # editing is locked, with the reason on show
+    assert dock.banner.isVisible() and dock.banner.text() == LOCK_REASON
+    assert not window.actions["undo"].isEnabled() and not window.actions["delete"].isEnabled()
+    assert not dock.start_button.isEnabled() and dock.stop_button.isEnabled()
+
+    qtbot.waitUntil(lambda: views.curves.point_count() >= 5, timeout=RUN_TIMEOUT_MS)
+    panel.pause()
+    assert dock.resume_button.isEnabled() and not dock.pause_button.isEnabled()
+    qtbot.wait(300)  # the batch in flight finishes, then the worker holds
+    held = views.curves.point_count()
+    qtbot.wait(600)
+    assert views.curves.point_count() == held, "training went on while paused"
+    assert "(paused)" in dock.progress.format()
+    panel.resume()
+    qtbot.waitUntil(lambda: views.curves.point_count() > held, timeout=RUN_TIMEOUT_MS)
+    panel.stop()
+    outcome = wait_ended(qtbot, panel)
+    beat.stop()
+
+    assert outcome == "stopped"
+    assert not panel.running and not dock.banner.isVisible()
+    assert window.actions["undo"].isEnabled()
+    # curves received every iteration that ran, in order
+    n = views.curves.point_count()
+    assert held < n <= 40
+    assert np.array_equal(views.curves.it.data, np.arange(1, n + 1))
+    assert np.all(np.isfinite(views.curves.loss.data))
+    # the first layer's filters changed between "before training" and "now"
+    before, now = views.filters.mosaic("conv1", "before"), views.filters.mosaic("conv1", "now")
+    assert before is not None and now is not None and before.shape == now.shape
+    assert not np.allclose(np.nan_to_num(before), np.nan_to_num(now))
+    # the confusion matrix counts every test sample once
+    result = panel.last_result
+    cm = np.asarray(result["confusion_matrix"])
+    assert cm.sum() == len(panel.settings.splits.y_test) == 1000
+    assert np.array_equal(views.results.confusion.matrix, cm)
+    assert views.results.gallery.count == min(60, len(result["misclassified"]))
+    # histograms: the initial weights, and weights/activations/gradients where it stopped
+    labels = [label for label, _ in views.results.histograms.snapshots]
+    assert labels[0] == "before training" and labels[-1].startswith("at stop")
+    kinds = {k for k, _ in views.results.histograms.snapshots[-1][1]}
+    assert kinds == {"weights", "activations", "gradients"}
+    # the trained weights are in the document, as one undoable step
+    doc = window.document
+    assert doc.is_modified
+    trained = doc.graph.node("conv1").weights["W"]
+    assert not np.array_equal(trained, cm_before)
+    assert dock.continue_button.isEnabled()
+    doc.undo_stack.undo()
+    assert not np.array_equal(doc.graph.node("conv1").weights.get("W", cm_before), trained)
+    doc.undo_stack.redo()
+    assert np.array_equal(doc.graph.node("conv1").weights["W"], trained)
+    # the GUI thread never stalled while the run was active
+    assert beat.ticks > 50
+    print(f"heartbeat: {beat.ticks} ticks, max gap {beat.max_gap * 1000:.1f} ms")
+    assert beat.max_gap < 0.100, f"GUI thread blocked for {beat.max_gap * 1000:.0f} ms"
+
+
+def test_save_reload_and_continue_training(qtbot, studio, tmp_path):
+    window, panel = studio
+    assert panel.start(fresh=True, max_iterations=5, compare_float16=False)
+    assert wait_ended(qtbot, panel) == "stopped"
+    path = tmp_path / "trained.json"
+    assert window.save_to(str(path))
+    saved = window.document.graph.node("conv1").weights["W"].copy()
+    assert np.allclose(load_graph(path).node("conv1").weights["W"], saved)
+
+    window.open_template("two_layer_net", ask=False)
+    assert not panel.dock.continue_button.isEnabled()  # a fresh example has no weights to continue from
+    assert window.load_path(str(path))
+    assert np.allclose(window.document.graph.node("conv1").weights["W"], saved)
+    assert panel.dock.continue_button.isEnabled()
+    # the filter viewer shows the loaded weights while idle
+    from app.training.filters import filter_mosaic  # noqa: PLC0415
+
+    assert np.allclose(np.nan_to_num(panel.views.filters.mosaic("conv1", "now")),
+                       np.nan_to_num(filter_mosaic(saved)), atol=1e-6)
+
+    assert panel.start(fresh=False, max_iterations=3, compare_float16=False)
+    assert wait_ended(qtbot, panel) == "stopped"
+    # continuing starts from the loaded weights, not from a fresh initialisation
+    before = panel.views.filters.mosaic("conv1", "before")
+    assert np.allclose(np.nan_to_num(before), np.nan_to_num(filter_mosaic(saved)), atol=1e-5)
+    assert panel.views.curves.point_count() == 5 + 3  # the curves carry on
+
+
+def test_fresh_start_reinitialises_and_dropout_override():
+    g = templates.build("simple_convnet")
+    g.node("conv1").weights["W"] = np.ones((30, 1, 5, 5))
+    assert prepare_graph(g, RunConfig(fresh=True)).node("conv1").weights == {}
+    kept = prepare_graph(g, RunConfig(fresh=False)).node("conv1").weights["W"]
+    assert np.array_equal(kept, g.node("conv1").weights["W"])
+    assert kept is not g.node("conv1").weights["W"]
+
+
+def test_untrainable_graph_reports_a_message(qtbot, studio):
+    window, panel = studio
+    window.open_template("apple", ask=False)
+    assert panel.start(fresh=True, max_iterations=3)
+    assert wait_ended(qtbot, panel) == "failed"
+    text = panel.dock.status.text()
+    assert "Training cannot run" in text and "Traceback" not in text
+    assert window.log.last("error").startswith("Training cannot run")
+    assert not panel.dock.banner.isVisible() and window.actions["new"].isEnabled()
+
+
+def test_settings_views_and_exports(qtbot, studio, tmp_path):
+    window, panel = studio
+    s = panel.settings
+    assert "8000 train / 1000 validation / 1000 test" in s.split_label.text()
+    # the learning-rate schedule preview follows the form
+    s.schedule.setCurrentText("exponential")
+    s.schedule_fields["gamma"].setValue(0.5)
+    s.epochs.setValue(3)
+    x, y = s.schedule_curve.getData()
+    assert len(y) == 240 and y[0] == pytest.approx(s.lr.value()) and y[-1] < y[0] * 0.3
+    assert s.values()["schedule"]["name"] == "exponential"
+    # the CuPy entry is disabled with the reason when no GPU is usable
+    from graph.backend import cupy_status  # noqa: PLC0415
+
+    ok, reason = cupy_status()
+    assert s.backend.model().item(1).isEnabled() == ok
+    if not ok:
+        assert reason in s.backend_note.text()
+    # curves: hover read-out and exports
+    c = panel.views.curves
+    c.add_iterations([1, 2, 3], [2.0, 1.0, 0.5], [1e-3] * 3)
+    c.add_epoch(1, 1.1, 0.6, 1.2, 0.55)
+    c.redraw()
+    assert "iteration 2: loss 1" in c.describe_at(c.loss_plot, 2.2)
+    assert "val acc 0.55" in c.describe_at(c.acc_plot, 1.0)
+    c.export_csv(str(tmp_path / "m.csv"))
+    rows = (tmp_path / "m.csv").read_text().splitlines()
+    assert rows[0].startswith("kind,iteration") and len(rows) == 1 + 3 + 1
+    assert c.export_png(str(tmp_path / "m.png")) and (tmp_path / "m.png").stat().st_size > 1000
+    # activations (built when the views are first shown): one image per layer, and class
+    # probabilities that sum to 1
+    a = panel.views.activations
+    assert a.graph is None
+    panel.views.show()
+    qtbot.waitUntil(lambda: a.graph is not None)
+    a.index.setValue(3)
+    a.refresh()
+    assert set(a.images) == {"conv1", "relu1", "pool1", "affine1", "relu2", "affine2"}
+    assert a.probabilities is not None and a.probabilities.sum() == pytest.approx(1.0)
+    assert a.images["conv1"].ndim == 2

@@ -1,0 +1,342 @@
+"""The trainer on toy data and tiny graphs: events, reproducibility, resume, NaN stop,
+early stopping, pause/stop, run-folder files, the CLI, and the toy accuracy targets."""
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from graph import Graph
+from graph.datasets import DatasetError, DataSplits, load_dataset
+from graph.trainer import (DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer,
+                           TrainError)
+
+
+def mlp(hidden=(16, 16), act="Tanh", inputs=2, classes=2, dropout=0.0) -> Graph:
+    """Input (N, inputs) -> [Affine, act] * len(hidden) -> Affine classes -> softmax loss."""
+    g = Graph()
+    g.add_node("Input", id="x", shape=[None, inputs], role="data")
+    g.add_node("Input", id="t", shape=[None], role="label")
+    prev = "x"
+    for i, h in enumerate(hidden):
+        g.add_node("Affine", id=f"fc{i}", out_features=h, init="xavier")
+        g.add_node(act, id=f"act{i}")
+        g.connect(prev, f"fc{i}")
+        g.connect(f"fc{i}", f"act{i}")
+        prev = f"act{i}"
+        if dropout:
+            g.add_node("Dropout", id=f"drop{i}", ratio=dropout)
+            g.connect(prev, f"drop{i}")
+            prev = f"drop{i}"
+    g.add_node("Affine", id="out", out_features=classes, init="xavier")
+    g.connect(prev, "out")
+    g.add_node("SoftmaxCrossEntropy", id="loss")
+    g.connect("out", "loss", dst_port="x")
+    g.connect("t", "loss", dst_port="t")
+    return g
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    return load_dataset("spiral:noise=0.1,n=1000")
+
+
+@pytest.fixture(scope="module")
+def small():
+    return load_dataset("circle:n=200,noise=0.05")
+
+
+def _metrics(history):
+    """Epoch rows without the wall-clock seconds (which differ from run to run)."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+def _weights(trainer):
+    return {k: np.array(v) for k, v in trainer.engine.params_ref().items()}
+
+
+# -- events ---------------------------------------------------------------------------------------
+def test_events_in_order_with_the_notes_words(small):
+    t = Trainer(mlp(), small, epochs=2, batch_size=32, compare_float16=False)
+    events = list(t)
+    its = [e for e in events if isinstance(e, IterationEvent)]
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert len(its) == 2 * t.steps_per_epoch == 2 * 5  # 160 training samples, batch 32
+    assert [e.iteration for e in its] == list(range(1, 11))
+    assert its[0].batches_per_epoch == 5 and its[-1].eta_s == 0.0 and its[0].samples_per_s > 0
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert isinstance(events[-1], DoneEvent)
+    r = events[-1].result
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "epochs", "seconds", "confusion_matrix"):
+        assert key in r
+    assert np.asarray(r["confusion_matrix"]).sum() == len(small.y_test)
+    wrong = round((1 - r["test_accuracy"]) * len(small.y_test))
+    assert len(r["misclassified"]) == wrong
+
+
+def test_reproducible_for_a_seed_and_different_for_another(spiral):
+    cfg = TrainConfig(epochs=3, batch_size=20, lr=0.01, compare_float16=False)
+    runs = [Trainer(mlp(dropout=0.1), spiral, cfg, seed=s) for s in (3, 3, 4)]
+    results = [r.run() for r in runs]
+    assert _metrics(results[0]["history"]) == _metrics(results[1]["history"])
+    for k, w in _weights(runs[0]).items():
+        np.testing.assert_array_equal(w, _weights(runs[1])[k])
+    assert _metrics(results[0]["history"]) != _metrics(results[2]["history"])
+
+
+def test_resume_after_a_kill_equals_an_uninterrupted_run(spiral, tmp_path):
+    cfg = TrainConfig(epochs=4, batch_size=40, optimizer="adam", lr=0.01, schedule="plateau:factor=0.5,patience=1",
+                      compare_float16=False, seed=7)
+    full = Trainer(mlp(dropout=0.2), spiral, cfg)
+    full_result = full.run()
+
+    killed = Trainer(mlp(dropout=0.2), spiral, cfg, run_dir=tmp_path / "run")
+    for ev in killed:
+        if isinstance(ev, IterationEvent) and ev.epoch == 3 and ev.batch == 5:
+            break  # the process dies mid-epoch 3: epoch 2's checkpoint is on disk
+    resumed = Trainer.from_checkpoint(tmp_path / "run", data=spiral)
+    assert resumed.epoch == 2 and resumed.iteration == 2 * resumed.steps_per_epoch
+    result = resumed.run()
+    assert _metrics(result["history"]) == _metrics(full_result["history"])
+    assert result["test_accuracy"] == full_result["test_accuracy"]
+    for k, w in _weights(full).items():
+        np.testing.assert_array_equal(w, _weights(resumed)[k])
+    assert (tmp_path / "run" / "trained_graph.json").is_file()
+
+
+def test_resume_reloads_the_dataset_by_name_and_extends_epochs(tmp_path):
+    data = load_dataset("xor:n=200")
+    Trainer(mlp(), data, epochs=1, batch_size=50, compare_float16=False, run_dir=tmp_path).run()
+    more = Trainer.from_checkpoint(tmp_path, epochs=2)
+    assert more.data.name == "xor:n=200"
+    assert more.run()["epochs"] == 2
+
+
+# -- stopping ----------------------------------------------------------------------------------------
+def _overflow_graph() -> Graph:
+    """Forward stays finite (the value underflows to 0) but the backward overflows at m2."""
+    h = Graph()
+    h.add_node("Input", id="x", shape=[None, 2], role="data")
+    h.add_node("Input", id="t", shape=[None], role="label")
+    h.add_node("Affine", id="fc", out_features=2)
+    for name, value in (("c_small", 1e-30), ("c_big", 1e30)):
+        h.add_node("Constant", id=name, value=value)
+    chain = [("m1", "c_small"), ("m2", "c_small"), ("m3", "c_big"), ("m4", "c_big")]
+    prev = "fc"
+    h.connect("x", "fc")
+    for node, const in chain:
+        h.add_node("Mul", id=node)
+        h.connect(prev, node, dst_port="a")
+        h.connect(const, node, dst_port="b")
+        prev = node
+    h.add_node("SoftmaxCrossEntropy", id="loss")
+    h.connect(prev, "loss", dst_port="x")
+    h.connect("t", "loss", dst_port="t")
+    return h
+
+
+def _huge_forward_graph() -> Graph:
+    h = Graph()
+    h.add_node("Input", id="x", shape=[None, 2], role="data")
+    h.add_node("Input", id="t", shape=[None], role="label")
+    h.add_node("Affine", id="fc", out_features=2)
+    h.add_node("Constant", id="big", value=1e30)
+    h.add_node("Mul", id="scale1")
+    h.add_node("Mul", id="boom")
+    h.add_node("SoftmaxCrossEntropy", id="loss")
+    h.connect("x", "fc")
+    h.connect("fc", "scale1", dst_port="a")
+    h.connect("big", "scale1", dst_port="b")
+    h.connect("scale1", "boom", dst_port="a")
+    h.connect("big", "boom", dst_port="b")
+    h.connect("boom", "loss", dst_port="x")
+    h.connect("t", "loss", dst_port="t")
+    return h
+
+
+def test_nan_in_the_forward_pass_names_the_node_and_keeps_weights(small):
+    t = Trainer(_huge_forward_graph(), small, epochs=2, compare_float16=False)
+    before = _weights(t)
+    events = list(t)
+    stop = next(e for e in events if isinstance(e, StoppedEvent))
+    assert stop.kind == "nonfinite"
+    assert "'boom' (Mul)" in stop.reason and "forward output" in stop.reason and "loss" in stop.reason
+    assert not any(isinstance(e, EpochEvent) for e in events)
+    for k, w in before.items():
+        np.testing.assert_array_equal(_weights(t)[k], w)
+    assert events[-1].result["stopped_kind"] == "nonfinite"
+
+
+def test_inf_in_the_gradient_names_the_node(small):
+    t = Trainer(_overflow_graph(), small, epochs=1, compare_float16=False)
+    before = _weights(t)
+    stop = next(e for e in t if isinstance(e, StoppedEvent))
+    assert "gradient" in stop.reason and "'m2' (Mul)" in stop.reason
+    for k, w in before.items():
+        np.testing.assert_array_equal(_weights(t)[k], w)
+
+
+def test_early_stopping_restores_the_best_weights(small, tmp_path):
+    t = Trainer(mlp(), small, epochs=10, optimizer="sgd", lr=0.0, early_stopping=2, compare_float16=False,
+                run_dir=tmp_path)
+    events = list(t)
+    stop = next(e for e in events if isinstance(e, StoppedEvent))
+    assert stop.kind == "early_stopping" and "val_loss" in stop.reason
+    r = events[-1].result
+    assert r["epochs"] == 3 and r["best_epoch"] == 1 and r["restored_best"]
+    assert (tmp_path / "best.npz").is_file()
+
+
+def test_early_stopping_on_accuracy_with_patience(spiral):
+    t = Trainer(mlp(), spiral, epochs=60, batch_size=20, lr=0.01, early_stopping=3, monitor="val_acc",
+                compare_float16=False)
+    r = t.run()
+    assert r["epochs"] < 60 and r["stopped_kind"] == "early_stopping"
+    best = max(h["val_acc"] for h in r["history"])
+    assert r["val_accuracy"] == pytest.approx(best)
+
+
+def test_pause_resume_and_stop_from_another_thread(spiral):
+    t = Trainer(mlp(), spiral, epochs=50, batch_size=10, compare_float16=False)
+    seen = []
+    first = threading.Event()
+
+    def worker():
+        for ev in t:
+            seen.append(ev)
+            first.set()
+
+    t.pause()
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert not first.wait(0.3)  # paused before the first batch
+    t.resume()
+    assert first.wait(5)
+    t.pause()
+    count = len(seen)
+    threading.Event().wait(0.2)
+    assert len(seen) <= count + 1 and t.paused
+    t.request_stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert isinstance(seen[-2], StoppedEvent) and seen[-2].kind == "user"
+    assert isinstance(seen[-1], DoneEvent) and seen[-1].result["test_accuracy"] is not None
+
+
+# -- checks and options -------------------------------------------------------------------------------
+def test_graph_and_data_errors(small):
+    g = mlp()
+    g.add_node("Input", id="t2", shape=[None], role="label")
+    with pytest.raises(TrainError, match="exactly one Input"):
+        Trainer(g, small)
+    with pytest.raises(DatasetError, match="expects"):
+        Trainer(mlp(inputs=3), small)
+    three = DataSplits("three", small.x_train, small.y_train % 3 + (small.y_train == 1) * 2, small.x_val,
+                       small.y_val, small.x_test, small.y_test, ["a", "b", "c"])
+    with pytest.raises(DatasetError, match="3 classes.*only 2"):
+        Trainer(mlp(), three)
+    with pytest.raises(TrainError, match="image samples"):
+        Trainer(mlp(), small, augment="shift=2")
+    with pytest.raises(TrainError, match="unknown optimizer"):
+        Trainer(mlp(), small, optimizer="lbfgs")
+    with pytest.raises(TrainError, match="unknown training option"):
+        Trainer(mlp(), small, epoch=3)
+
+
+def test_float64_training_and_float16_comparison(small):
+    r = Trainer(mlp(), small, epochs=2, dtype="float64").run()
+    assert r["dtype"] == "float64" and 0 <= r["float16_test_accuracy"] <= 1
+    assert r["float64_test_accuracy"] == r["test_accuracy"]
+
+
+def test_augmented_images_and_one_hot_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (120, 1, 8, 8), dtype=np.uint8)
+    y = (x[:, 0, :, :4].mean(axis=(1, 2)) > x[:, 0, :, 4:].mean(axis=(1, 2))).astype(int)
+    np.savez(tmp_path / "imgs.npz", x=x, y=y)
+    data = load_dataset(tmp_path / "imgs.npz")
+    g = Graph()
+    g.add_node("Input", id="img", shape=[None, 64], role="data")
+    g.add_node("Input", id="onehot", shape=[None, 2], role="label")
+    g.add_node("Affine", id="fc", out_features=2)
+    g.add_node("SoftmaxCrossEntropy", id="loss")
+    g.connect("img", "fc")
+    g.connect("fc", "loss", dst_port="x")
+    g.connect("onehot", "loss", dst_port="t")
+    r = Trainer(g, data, epochs=2, batch_size=16, augment="shift=1,rotate=5,scale=0.05",
+                schedule="onecycle:max_lr=0.01", compare_float16=False).run()
+    assert r["epochs"] == 2 and np.isfinite(r["train_loss"])
+
+
+def test_run_folder_files(small, tmp_path):
+    Trainer(mlp(), small, epochs=2, run_dir=tmp_path / "r", compare_float16=False).run()
+    names = {p.name for p in (tmp_path / "r").iterdir()}
+    assert {"config.json", "metrics.csv", "metrics.json", "checkpoint.npz", "best.npz", "trained_graph.json",
+            "confusion.csv", "confusion.json"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    rows = (tmp_path / "r" / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,train_loss,train_acc,val_loss,val_acc") and len(rows) == 3
+    from graph.fileformat import load_graph
+
+    g = load_graph(tmp_path / "r" / "trained_graph.json")
+    assert g.node("fc0").weights["W"].shape == (2, 16)
+
+
+# -- the command line --------------------------------------------------------------------------------
+def test_cli_train_json_and_resume(tmp_path, capsys):
+    from graph.cli import main
+    from graph.fileformat import save_graph
+
+    save_graph(mlp(), tmp_path / "mlp.json")
+    out = tmp_path / "run"
+    args = ["train", str(tmp_path / "mlp.json"), "--dataset", "xor:n=200", "--epochs", "2", "--batch-size", "20",
+            "--optimizer", "momentum:momentum=0.8", "--lr", "0.05", "--schedule", "exponential:gamma=0.9",
+            "--out", str(out), "--json", "--quiet"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "epochs", "seconds"):
+        assert key in result
+    assert result["epochs"] == 2
+    assert main(args) == 2  # the folder already holds a run
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["epochs"] == 3
+
+
+def test_cli_user_errors_exit_2(tmp_path, capsys):
+    from graph.cli import main
+
+    assert main(["train", "two_layer_net", "--dataset", "nope", "--out", str(tmp_path / "a")]) == 2
+    assert "unknown dataset" in capsys.readouterr().err
+    assert main(["train", "two_layer_net", "--schedule", "cosine", "--out", str(tmp_path / "b")]) == 2
+    assert "unknown schedule" in capsys.readouterr().err
+    assert main(["train", "two_layer_net", "--schedule", "steps:boundaries=2;values=1e-3,1e-4",
+                 "--print-schedule", "4", "--out", str(tmp_path / "c")]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == ["2,0.0001", "3,0.0001"]
+
+
+def test_cli_download_offline_fails_with_the_files_named(tmp_path, capsys, monkeypatch):
+    from graph.cli import main
+    from graph.datasets import mnist
+
+    def offline(url, timeout=None):
+        raise mnist.urllib.error.URLError("offline")
+
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", offline)
+    rc = main(["download", "mnist", "--data-dir", str(tmp_path), "--mirror", "http://mirror.invalid/"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "t10k-images-idx3-ubyte.gz" in err and str(tmp_path) in err
+
+
+# -- the toy targets (fast enough to run every time) ---------------------------------------------------
+@pytest.mark.parametrize("spec, epochs, target", [
+    ("spiral:noise=0.1,n=1000", 200, 0.97),
+    ("xor:n=1000", 40, 0.98),
+    ("circle:n=1000", 40, 0.98),
+])
+def test_toy_mlp_targets(spec, epochs, target):
+    data = load_dataset(spec)
+    r = Trainer(mlp(), data, epochs=epochs, batch_size=20, lr=0.01, compare_float16=False).run()
+    assert r["test_accuracy"] >= target, r["history"][-1]
