@@ -33,6 +33,8 @@ test-fast: $(TEST_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/engine_simple_convnet.py
+	$(BIN)/python bench/step_latency.py
+	$(BIN)/python bench/step_play_frame.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

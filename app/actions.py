@@ -19,6 +19,22 @@ class ActionMap(dict):
         return QWidget.actions(self._window)
 
 
+def key_sequences(*keys) -> list[QKeySequence]:
+    """One sequence per standard key (its primary binding) or string, without repeats.
+
+    A standard key can be the very binding we add by hand (``SaveAs`` is Ctrl+Shift+S
+    on Linux, ``Quit`` is Ctrl+Q, ``Redo`` may be Ctrl+Y); an action holding a sequence
+    twice makes Qt report an "ambiguous shortcut overload" and ignore the key. Only the
+    primary binding is used: the secondary ones clash (on X11 ``Delete`` also means Ctrl+D).
+    """
+    out: list[QKeySequence] = []
+    for key in keys:
+        seq = QKeySequence(key)
+        if not seq.isEmpty() and seq not in out:
+            out.append(seq)
+    return out
+
+
 def build_actions(window):
     """Create every action on ``window``; returns ``(actions, run_menu, recent_menu)``."""
     doc = window.document
@@ -29,7 +45,7 @@ def build_actions(window):
     def make(name, text, slot, shortcuts=(), tip="", icon=None):
         action = QAction(text, window)
         if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            action.setShortcuts(key_sequences(*shortcuts))
         if tip:
             action.setStatusTip(tip)
             action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
@@ -49,10 +65,10 @@ def build_actions(window):
     make("quit", "&Quit", window.close, [Key.Quit, "Ctrl+Q"], "Close the window")
 
     undo = doc.undo_stack.createUndoAction(window, "&Undo")
-    undo.setShortcuts([QKeySequence(Key.Undo)])
+    undo.setShortcuts(key_sequences(Key.Undo))
     undo.setIcon(icons.standardIcon(sp.SP_ArrowBack))
     redo = doc.undo_stack.createRedoAction(window, "&Redo")
-    redo.setShortcuts([QKeySequence(Key.Redo), QKeySequence("Ctrl+Y")])
+    redo.setShortcuts(key_sequences(Key.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
     redo.setIcon(icons.standardIcon(sp.SP_ArrowForward))
     actions["undo"], actions["redo"] = undo, redo
     make("cut", "Cu&t", window.cut_selection, [Key.Cut], "Cut the selected nodes")

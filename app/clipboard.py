@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, QRectF
+
+from .layout import HEADER_H, NODE_WIDTH
 
 OP_MIME = "application/x-backprop-studio-op"
 GRAPH_MIME = "application/x-backprop-studio-graph"
@@ -56,3 +58,19 @@ def graph_from_mime(mime: QMimeData | None):
         return graph_from_dict(json.loads(text), source="clipboard")
     except (ValueError, KeyError, TypeError, GraphFileError, GraphError):
         return None
+
+
+def paste_offset(fragment, visible: QRectF, step: float) -> tuple[float, float]:
+    """Where pasted nodes go: ``step`` beside the originals, or into the ``visible`` scene
+    rect when that would land out of sight (copied in another window, or far away)."""
+    xs = [fragment.node(n).position[0] for n in fragment.nodes()]
+    ys = [fragment.node(n).position[1] for n in fragment.nodes()]
+    if not xs:
+        return step, step
+    landed = QRectF(min(xs) + step, min(ys) + step, max(xs) - min(xs) + NODE_WIDTH,
+                    max(ys) - min(ys) + HEADER_H)
+    if visible.intersects(landed):
+        return step, step
+    center = visible.center()
+    return (round(center.x() - (min(xs) + max(xs) + NODE_WIDTH) / 2),
+            round(center.y() - (min(ys) + max(ys)) / 2))

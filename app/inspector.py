@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ast
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
@@ -22,6 +23,36 @@ FLOAT_LIMIT = 1e12
 
 class ParseError(ValueError):
     """Text typed into a field that is not a value of the field's kind."""
+
+
+class UndoPassthrough(QObject):
+    """Lets Undo/Redo keys reach the document from a field with nothing of its own to undo.
+
+    A line edit (or spin box) claims Ctrl+Z whether or not it has text history, so after
+    a value is committed with Enter the key would silently do nothing until the user
+    clicked the canvas. With this filter the field keeps the key only while it can undo
+    (or redo) its own typing; otherwise the window's Undo/Redo actions get it.
+    """
+
+    REDO_KEYS = (QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y"))
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QEvent.Type.ShortcutOverride:
+            return False
+        edit = obj if isinstance(obj, QLineEdit) else obj.findChild(QLineEdit)
+        if edit is None:
+            return False
+        seq = QKeySequence(event.keyCombination())
+        if event.matches(QKeySequence.StandardKey.Undo):
+            own = edit.isUndoAvailable()
+        elif event.matches(QKeySequence.StandardKey.Redo) or seq in self.REDO_KEYS:
+            own = edit.isRedoAvailable()
+        else:
+            return False
+        if own:
+            return False
+        event.ignore()
+        return True
 
 
 def parse_shape(text: str) -> list:
@@ -110,6 +141,7 @@ class InspectorWidget(QScrollArea):
         self.label_edit: QLineEdit | None = None
         self.message_label = QLabel()
         self.info: dict[str, QLabel] = {}
+        self.undo_passthrough = UndoPassthrough(self)
         document.node_changed.connect(self._on_node_changed)
         document.node_renamed.connect(self._on_node_renamed)
         document.node_removed.connect(self._on_node_removed)
@@ -175,6 +207,8 @@ class InspectorWidget(QScrollArea):
         self.label_edit.editingFinished.connect(self._commit_label)
         form.addRow("Id", self.id_edit)
         form.addRow("Label", self.label_edit)
+        self.id_edit.installEventFilter(self.undo_passthrough)
+        self.label_edit.installEventFilter(self.undo_passthrough)
         layout.addLayout(form)
 
         layout.addWidget(self._section("Parameters"))
@@ -256,6 +290,7 @@ class InspectorWidget(QScrollArea):
                 w.setPlaceholderText("(none)" if spec.optional else "a number or [list]")
             w.editingFinished.connect(lambda n=spec.name: self.commit_param(n))
         w.setProperty("param_kind", kind)
+        w.installEventFilter(self.undo_passthrough)
         return w
 
     # -- committing --------------------------------------------------------------------

@@ -13,15 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from graph import GraphError
 
 from . import session
 from .actions import build_actions
 from .canvas import GraphScene, GraphView
-from .clipboard import graph_from_mime, graph_mime
+from .clipboard import graph_from_mime, graph_mime, paste_offset
 from .document import GraphDocument
 from .inspector import InspectorWidget
 from .layout import spread_columns
@@ -52,7 +51,8 @@ class MainWindow(QMainWindow):
         self.palette_dock = self._dock("Nodes", self.node_palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
         self.log_dock = self._dock("Messages", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Orientation.Horizontal)
+        palette_width = min(max(210, self.node_palette.preferred_width()), 280)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [palette_width, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.log_dock], [120], Qt.Orientation.Vertical)
         self.recent = session.RecentFiles()
         self.recovery = session.Recovery()
@@ -72,6 +72,12 @@ class MainWindow(QMainWindow):
         from .training.install import install_training  # noqa: PLC0415 - the docks import pyqtgraph
 
         install_training(self)
+        from .stepping.install import install_stepping  # noqa: PLC0415 - the docks import pyqtgraph
+
+        install_stepping(self)
+        # docks tabified beside the inspector come to the front; selecting a node should
+        # show its parameters until a run or training asks for its own tab
+        self.inspector_dock.raise_()
         if restore_layout:  # last, so docks added by other parts of the app are restored too
             self._restore_layout()
 
@@ -380,7 +386,7 @@ class MainWindow(QMainWindow):
         return window
 
     def add_at_center(self, type_name: str) -> str | None:
-        return self.view.add_node_at(type_name, self.view.center_scene_pos())
+        return self.view.add_node_at(type_name, self.view.free_scene_pos(self.view.center_scene_pos()))
 
     def copy_selection(self) -> bool:
         ids = self.scene.selected_node_ids()
@@ -402,7 +408,8 @@ class MainWindow(QMainWindow):
             return []
         self._paste_count += 1
         step = 40.0 * self._paste_count
-        ids = self.document.paste(fragment, (step, step))
+        seen = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        ids = self.document.paste(fragment, paste_offset(fragment, seen, step))
         self.scene.select_nodes(ids)
         return ids
 
@@ -421,14 +428,35 @@ class MainWindow(QMainWindow):
         for item in self.scene.node_items():
             item.setSelected(True)
 
+    def versions(self) -> str:
+        """``Backprop Studio 0.1.0 · Qt 6.x · PySide6 6.x · Python 3.x`` (for About and bug reports)."""
+        import platform  # noqa: PLC0415
+        from importlib import metadata  # noqa: PLC0415
+
+        import PySide6  # noqa: PLC0415
+        from PySide6.QtCore import qVersion  # noqa: PLC0415
+
+        try:
+            version = metadata.version("backprop-studio")
+        except metadata.PackageNotFoundError:  # running from a checkout
+            import tomllib  # noqa: PLC0415
+
+            try:
+                with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+                    version = f"{tomllib.load(f)['project']['version']} (source checkout)"
+            except (OSError, KeyError, tomllib.TOMLDecodeError):
+                version = "(source checkout)"
+        return (f"{APP_NAME} {version} · Qt {qVersion()} · PySide6 {PySide6.__version__} · "
+                f"Python {platform.python_version()}")
+
     def about(self) -> None:
         if self.headless():
-            self.log.message(f"{APP_NAME}: {self.backend_note}")
+            self.log.message(f"{self.versions()} · {self.backend_note}")
             return
         QMessageBox.about(self, f"About {APP_NAME}",
                           f"<h3>{APP_NAME}</h3><p>Build computation graphs, step backpropagation node by "
                           "node and train small CNNs — after the book <i>Deep Learning from Scratch</i>.</p>"
-                          f"<p>Qt {QApplication.instance().applicationVersion() or ''} · {self.backend_note}</p>")
+                          f"<p>{self.versions()}</p><p>{self.backend_note}</p>")
 
     # -- window state -------------------------------------------------------------------------
     def _restore_layout(self) -> None:

@@ -109,6 +109,12 @@ class PaletteWidget(QWidget):
         self.tree.expandAll()
         self.apply_filter(self.search.text())
 
+    def preferred_width(self) -> int:
+        """Width that shows the longest type name unelided ("SoftmaxCrossEntropy")."""
+        margins = self.layout().contentsMargins()
+        return (self.tree.sizeHintForColumn(0) + self.tree.verticalScrollBar().sizeHint().width()
+                + margins.left() + margins.right() + 2 * self.tree.frameWidth() + 12)
+
     def item_for(self, type_name: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)

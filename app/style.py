@@ -8,8 +8,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
 CATEGORY_COLORS = {
     "sources": "#3a9d5d",
@@ -39,10 +39,14 @@ GRID_MAJOR = "#d9dee6"
 _GLYPHS = {
     "Input": "x", "Constant": "c", "Parameter": "θ", "Add": "+", "Sub": "−", "Mul": "×",
     "Div": "÷", "MatMul": "@", "Sum": "Σ", "Mean": "μ", "Step": "⌐", "Sigmoid": "σ",
-    "Tanh": "th", "ReLU": "⟋", "LeakyReLU": "⟋", "Softmax": "S", "Identity": "=",
+    "Tanh": "th", "Softmax": "S", "Identity": "=",
     "Affine": "Wx", "Conv2D": "▦", "MaxPool2D": "⊞", "AvgPool2D": "⊟", "Flatten": "≡",
     "BatchNorm": "β", "Dropout": "∅",
 }
+
+# Drawn as their graph instead of a glyph (no common font has a good "hinge" symbol):
+# the slope of the left half, 0 for ReLU.
+_HINGES = {"ReLU": 0.0, "LeakyReLU": 0.2}
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -53,10 +57,7 @@ def category_color(category: str) -> QColor:
 
 def glyph(type_name: str) -> str:
     """A one- or two-character symbol for an op type (its initials when unknown)."""
-    if type_name in _GLYPHS:
-        return _GLYPHS[type_name]
-    caps = "".join(c for c in type_name if c.isupper())
-    return (caps or type_name)[:2]
+    return _GLYPHS.get(type_name) or glyph_fallback(type_name)
 
 
 @functools.lru_cache(maxsize=256)
@@ -74,16 +75,56 @@ def op_icon(type_name: str, category: str, size: int = 32) -> QIcon:
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(category_color(category))
         p.drawRoundedRect(rect, size * 0.22, size * 0.22)
-        p.setPen(QColor("white"))
-        text = glyph(type_name)
-        font = QFont()
-        font.setBold(True)
-        font.setPixelSize(int(size * (0.55 if len(text) == 1 else 0.42)))
-        p.setFont(font)
-        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        if type_name in _HINGES:
+            _draw_hinge(p, rect, _HINGES[type_name])
+        else:
+            _draw_glyph(p, rect, type_name, size)
         p.end()
         icon.addPixmap(px)
     return icon
+
+
+def icon_text(type_name: str, font: QFont) -> str | None:
+    """The text an op's icon shows in ``font``: its symbol, or its initials when the
+    font lacks the symbol (it would be drawn as an empty box); None when drawn as a graph."""
+    if type_name in _HINGES:
+        return None
+    text = glyph(type_name)
+    if all(QFontMetricsF(font).inFontUcs4(ord(c)) for c in text):
+        return text
+    return glyph_fallback(type_name)
+
+
+def _draw_glyph(p: QPainter, rect: QRectF, type_name: str, size: int) -> None:
+    font = QFont()
+    font.setBold(True)
+    text = icon_text(type_name, font) or ""
+    font.setPixelSize(int(size * (0.55 if len(text) == 1 else 0.42)))
+    p.setFont(font)
+    p.setPen(QColor("white"))
+    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def _draw_hinge(p: QPainter, rect: QRectF, left_slope: float) -> None:
+    """A ReLU-style graph: flat (or slightly rising) left half, rising right half."""
+    m = rect.width() * 0.24
+    inner = rect.adjusted(m, m, -m, -m)
+    knee = QPointF(inner.center().x(), inner.bottom() - inner.height() * 0.12)
+    path = QPainterPath(QPointF(inner.left(), knee.y() + inner.width() / 2 * left_slope))
+    path.lineTo(knee)
+    path.lineTo(QPointF(inner.right(), inner.top()))
+    pen = QPen(QColor("white"), max(1.5, rect.width() * 0.09))
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    p.setPen(pen)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawPath(path)
+
+
+def glyph_fallback(type_name: str) -> str:
+    """The type's capitals (or first letters): what an icon shows when its symbol is missing."""
+    caps = "".join(c for c in type_name if c.isupper())
+    return (caps or type_name)[:2]
 
 
 def app_icon() -> QIcon:

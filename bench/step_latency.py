@@ -6,7 +6,7 @@ times every Step and every Step back: from the call until the event loop has han
 everything it caused (canvas overlay, timeline, step inspector). Also times the
 Qt-free replay alone. Prints median, p95 and max in milliseconds; asserts nothing.
 
-    QT_QPA_PLATFORM=offscreen python bench/step_latency.py
+    PYTHONPATH=. python bench/step_latency.py      (or make bench; Qt runs offscreen)
 """
 from __future__ import annotations
 
@@ -40,12 +40,14 @@ def chain_graph(blocks: int = BLOCKS) -> Graph:
 
 
 def summary(name: str, ms: list[float]) -> str:
+    """One line: median, p95 and max of ``ms``."""
     a = np.asarray(ms)
     return (f"{name:<22} median {np.median(a):6.2f} ms   p95 {np.percentile(a, 95):6.2f} ms"
             f"   max {a.max():6.2f} ms   ({a.size} steps)")
 
 
 def main() -> None:
+    """Build the chain, step through it twice and print the figures."""
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     window = MainWindow()
     g = chain_graph()

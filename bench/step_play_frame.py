@@ -10,7 +10,7 @@ for every frame:
 
 Prints median and p95 in milliseconds; asserts nothing (see DESIGN.md, "Tests").
 
-    QT_QPA_PLATFORM=offscreen python bench/step_play_frame.py [--loops 5] [--speed 10]
+    PYTHONPATH=. python bench/step_play_frame.py [--loops 5] [--speed 10]   (or make bench)
 """
 from __future__ import annotations
 
@@ -30,10 +30,12 @@ from graph import templates  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile of ``values`` (NaN when empty)."""
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
 def main() -> None:
+    """Play the run ``--loops`` times and print the frame figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", type=int, default=5, help="times to play the whole run")
     parser.add_argument("--speed", type=float, default=10.0, help="events per second")
@@ -59,6 +61,7 @@ def main() -> None:
     viewport = window.view.viewport()
 
     def on_frame() -> None:
+        """One probe tick: record the interval and time a synchronous repaint."""
         now = time.perf_counter()
         if last[0] is not None:
             intervals.append((now - last[0]) * 1e3)

@@ -8,6 +8,7 @@ on stderr (``backprop-studio: error: ...``) without a traceback. Set
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import math
@@ -32,18 +33,19 @@ GUI_HELP = ("Without a subcommand the editor opens: backprop-studio [open TEMPLA
             "[--screenshot PNG] [--steps N].")
 
 
+@functools.lru_cache(maxsize=1)
+def load_train_cli():
+    """``graph.train_cli`` when it exists, else ``None``.
 
-def _load_train_cli():
-    """``graph.train_cli`` when it exists; only its absence is tolerated, a broken one fails loudly."""
+    Imported on first use (training pulls in datasets and the trainer); only a missing
+    module is tolerated, a broken one fails loudly.
+    """
     try:
         return importlib.import_module("graph.train_cli")
     except ModuleNotFoundError as exc:
         if exc.name != "graph.train_cli":
             raise
         return None
-
-
-train_cli = _load_train_cli()
 
 
 class UsageError(GraphError):
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("templates", help="list the built-in example graphs")
 
+    train_cli = load_train_cli()
     if train_cli is not None:
         train_cli.add_train_parser(sub)
         train_cli.add_download_parser(sub)
@@ -245,6 +248,7 @@ def _dispatch(args) -> int:
     if args.command == "templates":
         return cmd_templates(args)
     if args.command in ("train", "download"):
+        train_cli = load_train_cli()
         if train_cli is None:
             raise UsageError(f"'{args.command}' is not available in this build")
         run = train_cli.run_train if args.command == "train" else train_cli.run_download
@@ -264,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``run ... | head``): not an error worth a message; point
+        # stdout at devnull so the interpreter's final flush does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except (GraphError, BackendError, OSError, ValueError) as exc:
         if os.environ.get("BACKPROP_STUDIO_DEBUG"):
             raise

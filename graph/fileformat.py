@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import math
 import os
@@ -62,7 +63,7 @@ def graph_to_dict(g: Graph, node_ids: list[str] | None = None, meta: dict | None
         nodes.append({
             "id": n.id,
             "type": n.type,
-            "params": dict(n.params),
+            "params": copy.deepcopy(n.params),   # the document must not share lists with the graph
             "position": [float(n.position[0]), float(n.position[1])],
             "label": n.label,
             "weights": {name: encode_array(w) for name, w in n.weights.items()},

@@ -84,9 +84,9 @@ def random_feeds(engine: Engine, feeds: dict | None = None, batch: int = 1,
                  seed: int = 0) -> tuple[dict, list[str]]:
     """Feeds for every Input that has neither a fed value nor a default ``value``.
 
-    Data inputs get standard-normal floats; label inputs get valid targets for the loss
-    they feed (class indices in ``[0, K)`` for the logits' K classes, one-hot rows, or
-    0/1 targets). Returns ``(feeds, notes)``, one note per generated feed, e.g.
+    An Input feeding a loss's target ``t`` gets valid targets for that loss (class indices
+    in ``[0, K)`` for the logits' K classes, one-hot rows, or 0/1 targets); any other
+    Input gets standard-normal floats. Shapes use ``batch`` for the ``None`` axis. Returns ``(feeds, notes)``, one note per generated feed, e.g.
     ``"fed x with a random batch of 1 (seed 0)"``.
     """
     g = engine.graph
@@ -100,7 +100,7 @@ def random_feeds(engine: Engine, feeds: dict | None = None, batch: int = 1,
             continue
         shape = tuple(batch if d is None else d for d in node.params["shape"])
         target = _label_target(g, id, shapes)
-        if node.params["role"] == "label" and target is not None:
+        if target is not None:   # whatever its role says, a loss's t needs valid targets
             feeds[id] = _random_labels(rng, shape, *target)
         else:
             feeds[id] = rng.standard_normal(shape)

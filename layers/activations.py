@@ -154,7 +154,10 @@ class LeakyReLU(_Activation):
 
 @register
 class Softmax(_Activation):
-    """out_i = exp(x_i) / Σ_j exp(x_j) along the last axis."""
+    """out_i = exp(x_i) / Σ_j exp(x_j) along the last axis.
+
+    x : (..., K) scores;  out : (..., K) probabilities summing to 1 over K.
+    """
 
     type_name = "Softmax"
     rule = "∂L/∂x = out × (∂L/∂out − Σ ∂L/∂out × out)   (sum over the last axis)"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -23,3 +24,20 @@ def rng():
     import numpy as np  # noqa: PLC0415
 
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clear_clipboard_at_exit():
+    """Empty the Qt clipboard once the session ends.
+
+    Mime data left on the clipboard (copy/paste tests) makes the offscreen platform
+    segfault while the interpreter tears the QApplication down, turning a green run into
+    exit status 139. Qt is not imported here unless a test already did.
+    """
+    yield
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+        app = QApplication.instance()
+        if app is not None:
+            app.clipboard().clear()

@@ -4,11 +4,7 @@ Not a test module (pytest collects ``test_*.py`` only); the op tests import it.
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
-
-from layers import make_op
 
 EPS = 1e-6
 
@@ -77,12 +73,3 @@ def distinct(shape, seed=0, gap=0.01) -> np.ndarray:
     """Values at least ``gap`` apart (no ties, no kink within a finite-difference step)."""
     n = int(np.prod(shape))
     return (np.random.default_rng(seed).permutation(n) - n / 2).reshape(shape) * gap + gap / 2
-
-
-def op_with(type_name: str, **config):
-    return make_op(type_name, **config)
-
-
-def frozen_copy(arrays):
-    """Deep copies of ``arrays`` (for checking nothing was mutated)."""
-    return copy.deepcopy(arrays)

@@ -4,41 +4,65 @@ Labels are read from the node and edge items, not from the engine.
 """
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from graph import templates  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
 from app.stepping.cli_hook import apply_steps  # noqa: E402
 from app.stepping.inputs import default_feeds, parse_value  # noqa: E402
 from app.stepping.install import install_stepping  # noqa: E402
-
-from app.main_window import MainWindow  # noqa: E402
+from graph import templates  # noqa: E402
+from gui_helpers import studio_home  # noqa: E402,F401
 
 
 @pytest.fixture
-def open_example(qtbot):
-    """Open a built-in example in a fresh main window; returns ``(window, stepping ui)``."""
+def open_example(qtbot, studio_home):
+    """Open a built-in example in a fresh main window; returns ``(window, stepping ui)``.
+
+    Windows are deleted and garbage collected right after the test, so the cyclic
+    garbage of their plots does not pause a later test's GUI thread.
+    """
+    windows = []
 
     def _open(name: str):
         window = MainWindow(restore_layout=False)
-        qtbot.addWidget(window)
+        window.quiet = True
+        window.prompt_unsaved = lambda: "discard"
+        windows.append(window)
         window.document.reset(templates.build(name), name=name)
         ui = install_stepping(window)
         window.resize(1280, 800)
         window.show()
         return window, ui
 
-    return _open
+    yield _open
+    for window in windows:
+        window.stepping.controller.pause()
+        window.stepping.inspector.wait_for_check()
+        window.close()
+        window.deleteLater()
+    QtWidgets.QApplication.processEvents()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    windows.clear()
+    gc.collect()
 
 
 def shown(window) -> dict:
-    """Everything the canvas shows as text: node overlays and states, edge labels."""
+    """Everything the canvas shows as text: node overlays and states, edge labels, the
+    active node's rule card and glow."""
     scene = window.scene
     nodes = {n: (i.overlay_above, i.overlay_below, i.state) for n, i in scene.nodes.items()}
     edges = {k: (i.value_text, i.grad_text) for k, i in scene.edges.items()}
-    return {"nodes": nodes, "edges": edges}
+    overlay = window.stepping.overlay
+    rule = overlay.rule_item.text if overlay.rule_item is not None and overlay.rule_item.isVisible() else ""
+    glow = overlay.glow.node_id if overlay.glow is not None and overlay.glow.isVisible() else ""
+    return {"nodes": nodes, "edges": edges, "rule": rule, "glow": glow}
 
 
 def test_apple_step_through_book_numbers(open_example):
@@ -205,3 +229,22 @@ def test_a_graph_that_cannot_run_is_reported(open_example):
     assert ui.controller.replay is None
     assert "cannot run the graph" in window.log.last("error")
     assert ui.timeline.labels() == [ui.timeline.labels()[0]] and "Not run yet" in ui.timeline.labels()[0]
+
+
+def test_command_line_steps_in_process(qapp, studio_home, tmp_path, monkeypatch):
+    from app import gui_main  # noqa: PLC0415
+    from app.stepping import cli_hook  # noqa: PLC0415
+
+    seen = []
+
+    def spy(window, n):
+        ok = real(window, n)
+        seen.append((n, window.stepping.controller.index, window.scene.edges[("mul_tax", "b")].grad_text))
+        return ok
+
+    real = cli_hook.apply_steps
+    monkeypatch.setattr(cli_hook, "apply_steps", spy)
+    shot = tmp_path / "apple_backward.png"
+    assert gui_main.run(["open", "apple", "--steps", "7", "--screenshot", str(shot), "--size", "1000x700"]) == 0
+    assert seen == [(7, 6, "200")]
+    assert shot.stat().st_size > 10_000

@@ -41,7 +41,11 @@ def studio(qtbot, tmp_path, monkeypatch):
     window.resize(1400, 900)
     window.show()
     window.open_template("simple_convnet", ask=False)
-    assert panel.settings.load("mnist-10k")
+    # as a user would: open the Training tab (this loads mnist-10k) and the views
+    panel.dock.show()
+    panel.dock.raise_()
+    qtbot.waitUntil(lambda: panel.settings.splits is not None)
+    assert panel.settings.splits.name == "mnist-10k"
     QApplication.processEvents()
     yield window, panel
     panel.shutdown()
@@ -83,6 +87,8 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     window, panel = studio
     views, dock = panel.views, panel.dock
     cm_before = np.array(window.document.graph.node("conv1").weights.get("W", np.zeros(1)))
+    views.show()
+    qtbot.waitUntil(lambda: views.filters.mosaic("conv1", "now") is not None)
     beat = Heartbeat()
     beat.start()
     assert panel.start(fresh=True, max_iterations=40, compare_float16=False)
@@ -233,3 +239,25 @@ def test_settings_views_and_exports(qtbot, studio, tmp_path):
     assert set(a.images) == {"conv1", "relu1", "pool1", "affine1", "relu2", "affine2"}
     assert a.probabilities is not None and a.probabilities.sum() == pytest.approx(1.0)
     assert a.images["conv1"].ndim == 2
+
+
+@pytest.mark.slow
+def test_full_epochs_then_continue(qtbot, studio):
+    """Two real epochs: one fresh, one continued; epoch curves and histograms per epoch."""
+    window, panel = studio
+    panel.settings.epochs.setValue(1)
+    assert panel.start(fresh=True, compare_float16=False)
+    assert wait_ended(qtbot, panel) == "done"
+    c = panel.views.curves
+    first = panel.last_result
+    assert c.point_count() == 80 and list(c.ep.data) == [1.0]
+    assert first["test_accuracy"] > 0.9 and first["epochs"] == 1
+    labels = [label for label, _ in panel.views.results.histograms.snapshots]
+    assert labels == ["before training", "epoch 1"]
+    assert {k for k, _ in panel.views.results.histograms.snapshots[1][1]} == {"weights", "activations", "gradients"}
+
+    assert panel.start(fresh=False, compare_float16=False)
+    assert wait_ended(qtbot, panel) == "done"
+    assert c.point_count() == 160 and list(c.ep.data) == [1.0, 2.0]
+    assert np.array_equal(c.it.data, np.arange(1, 161))
+    assert panel.last_result["val_loss"] < first["val_loss"]

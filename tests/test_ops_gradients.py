@@ -336,3 +336,25 @@ def test_dropout_train_and_eval():
     assert np.array_equal(same, x)
     (dx,), _ = op.backward(x * 2, cache)
     assert np.array_equal(dx, x * 2)
+
+
+@pytest.mark.parametrize("type_name, config", [
+    ("Conv2D", {"out_channels": 2, "kernel_size": 3}), ("Conv2D", {"out_channels": 2, "kernel_size": 4, "stride": 2, "padding": 1}),
+    ("MaxPool2D", {}), ("MaxPool2D", {"kernel_size": 3, "stride": 1, "padding": 1}), ("AvgPool2D", {}),
+    ("BatchNorm", {}), ("Affine", {"out_features": 3}), ("ReLU", {}),
+])
+def test_non_contiguous_inputs_give_the_same_results(type_name, config):
+    """Strided views (a transposed or sliced batch) compute exactly what their copies do."""
+    x = rand(9, 2, 16, 6).transpose(0, 1, 3, 2)[:, :, :, ::2]  # (9, 2, 6, 8), not contiguous
+    assert not x.flags.c_contiguous
+    op = make_op(type_name, **config)
+    params = init(op, x.shape)
+    out, cache = op.forward([x], params, True)
+    ref, ref_cache = op.forward([np.ascontiguousarray(x)], params, True)
+    np.testing.assert_allclose(out, ref)
+    dout = rand(*out.shape)
+    (dx,), grads = op.backward(dout, cache)
+    (ref_dx,), ref_grads = op.backward(dout, ref_cache)
+    np.testing.assert_allclose(dx, ref_dx)
+    for name in grads:
+        np.testing.assert_allclose(grads[name], ref_grads[name])

@@ -1,13 +1,28 @@
 """The searchable quick-add popup opened with Tab or a right-click on the canvas."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
 from ..palette import catalog, matches, op_tooltip
 from ..style import op_icon
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+
+
+def match_rank(type_name: str, text: str) -> int:
+    """How well ``text`` names ``type_name``: 0 exact, 1 prefix, 2 inside the name, 3 other.
+
+    The best-ranked entry is the one Enter adds, so "Mul" adds Mul (not MatMul) and
+    "flat" adds Flatten (not Affine, whose description mentions flattening).
+    """
+    name, text = type_name.lower(), text.strip().lower()
+    if name == text:
+        return 0
+    if name.startswith(text):
+        return 1
+    return 2 if text in name else 3
 
 
 class QuickAddPopup(QFrame):
@@ -27,12 +42,15 @@ class QuickAddPopup(QFrame):
         layout.setSpacing(4)
         layout.addWidget(self.search)
         layout.addWidget(self.list)
-        self.resize(240, 320)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for type_name, category in catalog():
             item = QListWidgetItem(op_icon(type_name, category), f"{type_name}   ·  {category}")
             item.setData(TYPE_ROLE, type_name)
             item.setToolTip(op_tooltip(type_name))
             self.list.addItem(item)
+        # wide enough for the longest entry ("SoftmaxCrossEntropy · losses") and a scroll bar
+        widest = self.list.sizeHintForColumn(0) + self.list.verticalScrollBar().sizeHint().width()
+        self.resize(max(240, widest + 24), 320)
         self.search.textChanged.connect(self.apply_filter)
         self.search.returnPressed.connect(self.accept_current)
         self.search.installEventFilter(self)
@@ -45,18 +63,29 @@ class QuickAddPopup(QFrame):
                 if not self.list.item(i).isHidden()]
 
     def apply_filter(self, text: str) -> None:
-        first = None
+        best, best_rank = None, None
         for i in range(self.list.count()):
             item = self.list.item(i)
             name = item.data(TYPE_ROLE)
             ok = matches(name, item.text().rsplit("·", 1)[-1].strip(), text)
             item.setHidden(not ok)
-            if ok and first is None:
-                first = item
-        # An exact name match wins, so typing "Mul" + Enter never adds "MatMul".
-        exact = [self.list.item(i) for i in range(self.list.count())
-                 if self.list.item(i).data(TYPE_ROLE).lower() == text.strip().lower()]
-        self.list.setCurrentItem(exact[0] if exact else first)
+            rank = match_rank(name, text)
+            if ok and (best_rank is None or rank < best_rank):
+                best, best_rank = item, rank
+        self.list.setCurrentItem(best)
+
+    def popup_at(self, global_pos: QPoint) -> None:
+        """Show with the top-left corner at ``global_pos``, kept inside its screen
+        (opening above or left of the cursor near the bottom or right edge)."""
+        screen = QGuiApplication.screenAt(global_pos) or self.screen()
+        area = screen.availableGeometry()
+        x, y = global_pos.x(), global_pos.y()
+        if x + self.width() > area.right():
+            x = max(area.left(), x - self.width())
+        if y + self.height() > area.bottom():
+            y = max(area.top(), y - self.height())
+        self.move(x, y)
+        self.show()
 
     def accept_current(self) -> None:
         item = self.list.currentItem()

@@ -16,6 +16,16 @@ from .quick_add import QuickAddPopup
 
 MIN_SCALE, MAX_SCALE = 0.08, 4.0
 GRID = 20.0
+MIN_GRID_PX = 10.0  # closer grid lines turn the zoomed-out canvas into grey noise
+CASCADE = 30.0
+
+
+def grid_step(zoom: float) -> float:
+    """Scene distance between grid lines: 20, 100, 500 ... so lines stay ``MIN_GRID_PX`` apart."""
+    step = GRID
+    while step * zoom < MIN_GRID_PX:
+        step *= 5
+    return step
 
 
 class _TitleEditor(QLineEdit):
@@ -120,18 +130,17 @@ class GraphView(QGraphicsView):
     # -- grid --------------------------------------------------------------------------
     def drawBackground(self, painter, rect: QRectF) -> None:
         painter.fillRect(rect, QColor(CANVAS_BG))
-        zoom = self.zoom()
-        step = GRID if zoom >= 0.5 else GRID * 5
+        step = grid_step(self.zoom())
         left = math.floor(rect.left() / step) * step
         top = math.floor(rect.top() / step) * step
         minor, major = [], []
         x = left
         while x < rect.right():
-            (major if round(x / GRID) % 5 == 0 else minor).append(QLineF(x, rect.top(), x, rect.bottom()))
+            (major if round(x / step) % 5 == 0 else minor).append(QLineF(x, rect.top(), x, rect.bottom()))
             x += step
         y = top
         while y < rect.bottom():
-            (major if round(y / GRID) % 5 == 0 else minor).append(QLineF(rect.left(), y, rect.right(), y))
+            (major if round(y / step) % 5 == 0 else minor).append(QLineF(rect.left(), y, rect.right(), y))
             y += step
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         pen = QPen(QColor(GRID_MINOR), 0)
@@ -200,9 +209,11 @@ class GraphView(QGraphicsView):
 
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            # A pan under way ends with its mouse button, not here: some X servers (Xvfb,
+            # remote desktops) report key auto-repeat as real release/press pairs.
             self._space_down = False
-            self._pan_from = None
-            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            if self._pan_from is None:
+                self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
             event.accept()
             return
         super().keyReleaseEvent(event)
@@ -214,6 +225,23 @@ class GraphView(QGraphicsView):
         return pos if self.viewport().rect().contains(pos) else self.viewport().rect().center()
 
     # -- adding nodes --------------------------------------------------------------------
+    def free_scene_pos(self, scene_pos: QPointF, height: float = 90.0) -> QPointF:
+        """The spot nearest ``scene_pos`` (in ``CASCADE`` steps, within the view) where a
+        node added with its title bar centred there would cover no other node; repeated
+        double-clicks in the palette would otherwise pile nodes on top of each other."""
+        seen = self.mapToScene(self.viewport().rect()).boundingRect()
+        reach = 20
+        offsets = sorted(((dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1)),
+                         key=lambda d: (d[0] ** 2 + d[1] ** 2, -d[1], -d[0]))
+        for dx, dy in offsets:
+            pos = scene_pos + QPointF(dx * CASCADE, dy * CASCADE)
+            box = QRectF(pos.x() - NODE_WIDTH / 2, pos.y() - HEADER_H / 2, NODE_WIDTH, height)
+            if not seen.contains(box) and (dx or dy):
+                continue
+            if not any(isinstance(i, NodeItem) for i in self.scene().items(box.adjusted(-8, -8, 8, 8))):
+                return pos
+        return QPointF(scene_pos)
+
     def add_node_at(self, type_name: str, scene_pos: QPointF) -> str | None:
         """Add ``type_name`` with its title bar centred on ``scene_pos``; selects it."""
         pos = (round(scene_pos.x() - NODE_WIDTH / 2), round(scene_pos.y() - HEADER_H / 2))
@@ -230,8 +258,7 @@ class GraphView(QGraphicsView):
             popup.chosen.connect(lambda name: self.add_node_at(name, self._quick_add_at))
         self._quick_add_at = self.mapToScene(view_pos)
         popup.search.clear()
-        popup.move(self.viewport().mapToGlobal(view_pos))
-        popup.show()
+        popup.popup_at(self.viewport().mapToGlobal(view_pos))
         popup.search.setFocus()
         return popup
 

@@ -79,6 +79,7 @@ class RuleItem(QtWidgets.QGraphicsItem):
         self._rect = QtCore.QRectF()
 
     def set_text(self, text: str) -> None:
+        """Show ``text`` (lines separated by newlines) and resize the card."""
         self.prepareGeometryChange()
         self.text = text
         fm = QtGui.QFontMetricsF(self._font)
@@ -148,6 +149,7 @@ class CanvasOverlay(QtCore.QObject):
 
     @property
     def scene(self):
+        """The window's current scene."""
         return self._scene_source()
 
     # -- applying moments ----------------------------------------------------------------
@@ -283,5 +285,6 @@ class CanvasOverlay(QtCore.QObject):
         self._badge_items[node] = badge
 
     def clear_badges(self) -> None:
+        """Remove every gradient-check badge."""
         for node in list(self.badges):
             self.set_badge(node, None)

@@ -10,6 +10,8 @@ from PySide6 import QtCore, QtWidgets
 
 
 PULSE_SNAPSHOT = 0.3
+OVERLAY_ROW = 24.0
+MAX_ZOOM = 1.6
 
 
 def apply_steps(window, n: int) -> bool:
@@ -29,6 +31,7 @@ def apply_steps(window, n: int) -> bool:
     if anim.state() == QtCore.QAbstractAnimation.State.Running:
         anim.pause()
         anim.setCurrentTime(int(anim.duration() * PULSE_SNAPSHOT))
+    QtWidgets.QApplication.processEvents()  # let the docks settle before measuring the view
     _fit(window, ui)
     QtWidgets.QApplication.processEvents()
     return True
@@ -41,13 +44,20 @@ def _fit(window, ui) -> None:
         return
     rect = QtCore.QRectF()
     for item in scene.nodes.values():
-        rect = rect.united(item.sceneBoundingRect())
+        # the box plus the value/gradient rows (a node's bounding rect is much wider)
+        rect = rect.united(item.mapRectToScene(item.box()).adjusted(0, -OVERLAY_ROW, 0, OVERLAY_ROW))
     for item in scene.edges.values():
         rect = rect.united(item.sceneBoundingRect())
     rule = ui.overlay.rule_item
     if rule is not None and rule.isVisible():
         rect = rect.united(rule.sceneBoundingRect())
     view.fitInView(rect.adjusted(-30, -30, 30, 30), QtCore.Qt.AspectRatioMode.KeepAspectRatio)
+    scale = view.transform().m11()
+    if scale > MAX_ZOOM:
+        view.scale(MAX_ZOOM / scale, MAX_ZOOM / scale)
+    view.centerOn(rect.center())
+    if hasattr(view, "zoom_changed") and hasattr(view, "zoom"):
+        view.zoom_changed.emit(view.zoom())
 
 
 def steps_hook(window, options) -> None:

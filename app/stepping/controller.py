@@ -64,14 +64,17 @@ class StepController(QObject):
     # -- the recorded run ---------------------------------------------------------------
     @property
     def graph(self) -> Graph:
+        """The graph the next run records (the document's current one)."""
         return self._graph_source()
 
     @property
     def events(self) -> list:
+        """The recorded events (empty without a run)."""
         return self.replay.events if self.replay is not None else []
 
     @property
     def count(self) -> int:
+        """Number of recorded events."""
         return len(self.events)
 
     @property
@@ -167,6 +170,7 @@ class StepController(QObject):
     # -- playing ------------------------------------------------------------------------
     @property
     def playing(self) -> bool:
+        """True while Play advances the steps."""
         return self._timer.isActive()
 
     def _interval_ms(self) -> int:
@@ -189,11 +193,13 @@ class StepController(QObject):
         return True
 
     def pause(self) -> None:
+        """Stop playing (the current moment stays)."""
         if self.playing:
             self._timer.stop()
             self.playing_changed.emit(False)
 
     def toggle_play(self) -> None:
+        """Play or pause (the Play/Pause action)."""
         if self.playing:
             self.pause()
         else:

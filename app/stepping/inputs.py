@@ -162,6 +162,7 @@ class DigitPicker(QtWidgets.QDialog):
         self.resize(560, 520)
 
     def accept(self) -> None:
+        """Remember the chosen digit's index, then close."""
         item = self.grid.currentItem()
         self.chosen = None if item is None else int(item.data(QtCore.Qt.ItemDataRole.UserRole))
         super().accept()
@@ -227,6 +228,7 @@ class InputEditor(QtWidgets.QGroupBox):
         return self.controller.graph.node(self.node).params["shape"]
 
     def apply_text(self) -> None:
+        """Feed the typed value (a number or a nested list)."""
         if self.node is None:
             return
         try:
@@ -237,12 +239,14 @@ class InputEditor(QtWidgets.QGroupBox):
         self._feed(value, f"set to the typed value {fmt_shape(value.shape)}")
 
     def randomise(self) -> None:
+        """Feed random values of the Input's shape."""
         if self.node is None:
             return
         role = self.controller.graph.node(self.node).params.get("role", "data")
         self._feed(random_feed(self._shape(), role, self.rng), "randomised")
 
     def pick_sample(self) -> None:
+        """Choose a digit in :class:`DigitPicker` and feed it."""
         if self.node is None:
             return
         dlg = DigitPicker(self)

@@ -92,6 +92,9 @@ class TrainingCurves(QtWidgets.QWidget):
         self._ema_n = 0
         self._iter_offset = 0
         self._epoch_offset = 0
+        self._fixed = False
+        self._y_tops: dict = {}
+        self._ep_drawn = -1
 
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground("w")
@@ -160,6 +163,10 @@ class TrainingCurves(QtWidgets.QWidget):
         self._ema = None
         self._ema_n = 0
         self._iter_offset = self._epoch_offset = 0
+        self._fixed = False
+        self._ep_drawn = -1
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            plot.enableAutoRange()
         self.redraw()
 
     def add_iterations(self, iterations, losses, lrs) -> None:
@@ -191,15 +198,45 @@ class TrainingCurves(QtWidgets.QWidget):
         self.raw_curve.setData(self.it.data, self.loss.data)
         self.smooth_curve.setData(self.it.data, self.smooth.data)
         self.lr_curve.setData(self.it.data, self.lr.data)
-        lr = self.lr.data[np.isfinite(self.lr.data)] if len(self.lr) else self.lr.data
-        if lr.size:
-            lo, hi = float(lr.min()), float(lr.max())
+        self._update_ranges()
+        if len(self.ep) != self._ep_drawn:
+            # epoch curves change once an epoch; re-setting them would repaint their plot
+            self._ep_drawn = len(self.ep)
+            self.ep_train_curve.setData(self.ep_it.data, self.ep_train_loss.data)
+            self.ep_val_curve.setData(self.ep_it.data, self.ep_val_loss.data)
+            self.train_acc_curve.setData(self.ep.data, self.ep_train_acc.data)
+            self.val_acc_curve.setData(self.ep.data, self.ep_val_acc.data)
+
+    def set_extent(self, iterations: int, epochs: int) -> None:
+        """Fix the x ranges to the whole run (``iterations`` and ``epochs`` from now on).
+
+        Auto-ranging as points arrive changes the axes on every redraw, and repainting
+        the axes' tick labels is most of what a redraw costs; with fixed ranges only the
+        curves are repainted.
+        """
+        x_end = self._iter_offset + max(int(iterations), 1)
+        for plot in (self.loss_plot, self.lr_plot):
+            plot.disableAutoRange()
+            plot.setXRange(0, x_end, padding=0.02)
+        self.acc_plot.enableAutoRange(y=True)
+        self.acc_plot.setXRange(0.5, self._epoch_offset + max(int(epochs), 1) + 0.5, padding=0.02)
+        self._y_tops = {}
+        self._fixed = True
+        self._update_ranges()
+
+    def _update_ranges(self) -> None:
+        if not self._fixed:
+            return
+        for plot, series in ((self.loss_plot, self.loss), (self.lr_plot, self.lr)):
+            data = series.data[np.isfinite(series.data)] if len(series) else series.data
+            if not data.size:
+                continue
+            top = float(data.max())
             # a constant rate would get a meaningless +-0.5 range from auto-ranging
-            self.lr_plot.setYRange(0 if hi == lo else lo, hi * 1.25 if hi > 0 else 1, padding=0.05)
-        self.ep_train_curve.setData(self.ep_it.data, self.ep_train_loss.data)
-        self.ep_val_curve.setData(self.ep_it.data, self.ep_val_loss.data)
-        self.train_acc_curve.setData(self.ep.data, self.ep_train_acc.data)
-        self.val_acc_curve.setData(self.ep.data, self.ep_val_acc.data)
+            top = top * 1.25 if top > 0 else 1.0
+            if top > self._y_tops.get(id(plot), 0.0):
+                self._y_tops[id(plot)] = top
+                plot.setYRange(0, top, padding=0.02)
 
     def redraw_if_dirty(self) -> None:
         """Redraw when points arrived since the last redraw and the plots are on screen."""

@@ -9,6 +9,8 @@ the graph; "Continue training" starts the next run from them.
 """
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -114,21 +116,61 @@ class TrainingDock(QtWidgets.QDockWidget):
 
 
 class TrainingViewsDock(QtWidgets.QDockWidget):
-    """Curves, filters, activations and results as tabs."""
+    """Curves, filters, activations and results as tabs.
+
+    The tabs hold a dozen pyqtgraph plots, so they are built the first time the dock is
+    shown or one of them is asked for, not with every editor window.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__("Training views", parent)
         self.setObjectName("TrainingViewsDock")
-        self.tabs = QtWidgets.QTabWidget()
-        self.curves = TrainingCurves()
-        self.filters = FilterViewer()
-        self.activations = ActivationViewer()
-        self.results = ResultsView()
-        self.tabs.addTab(self.curves, "Curves")
-        self.tabs.addTab(self.filters, "Filters")
-        self.tabs.addTab(self.activations, "Activations")
-        self.tabs.addTab(self.results, "Results")
-        self.setWidget(self.tabs)
+        self._tabs: QtWidgets.QTabWidget | None = None
+        self.setWidget(QtWidgets.QLabel("Training views appear here when training starts."))
+        self.visibilityChanged.connect(lambda visible: visible and self.ensure_built())
+
+    def ensure_built(self) -> QtWidgets.QTabWidget:
+        if self._tabs is None:
+            tabs = QtWidgets.QTabWidget()
+            self._curves = TrainingCurves()
+            self._filters = FilterViewer()
+            self._activations = ActivationViewer()
+            self._results = ResultsView()
+            tabs.addTab(self._curves, "Curves")
+            tabs.addTab(self._filters, "Filters")
+            tabs.addTab(self._activations, "Activations")
+            tabs.addTab(self._results, "Results")
+            self._tabs = tabs
+            self.setWidget(tabs)
+        return self._tabs
+
+    @property
+    def built(self) -> bool:
+        return self._tabs is not None
+
+    @property
+    def tabs(self) -> QtWidgets.QTabWidget:
+        return self.ensure_built()
+
+    @property
+    def curves(self) -> TrainingCurves:
+        self.ensure_built()
+        return self._curves
+
+    @property
+    def filters(self) -> FilterViewer:
+        self.ensure_built()
+        return self._filters
+
+    @property
+    def activations(self) -> ActivationViewer:
+        self.ensure_built()
+        return self._activations
+
+    @property
+    def results(self) -> ResultsView:
+        self.ensure_built()
+        return self._results
 
 
 class TrainingPanel(QtCore.QObject):
@@ -151,13 +193,12 @@ class TrainingPanel(QtCore.QObject):
         self.last_result: dict | None = None
         self.outcome = ""
         self._started_info: dict = {}
-        self._epochs_seen = 0
         self._stopping = False
         self._views_stale = True
         views.visibilityChanged.connect(lambda visible: visible and self.refresh_views())
         self._redraw = QtCore.QTimer(self)
         self._redraw.setInterval(250)  # 4 redraws a second look live and keep the GUI thread free
-        self._redraw.timeout.connect(self.views.curves.redraw_if_dirty)
+        self._redraw.timeout.connect(lambda: self.views.built and self.views.curves.redraw_if_dirty())
         d = dock
         d.start_button.clicked.connect(lambda: self.start(fresh=True))
         d.continue_button.clicked.connect(lambda: self.start(fresh=False))
@@ -239,9 +280,14 @@ class TrainingPanel(QtCore.QObject):
             return
         self.views.filters.set_layers(conv_weights(preview))
         self.views.activations.set_graph(preview)
+        if self.settings.splits is not None and self.views.activations.splits is not self.settings.splits:
+            self.views.activations.set_data(self.settings.splits)
 
     def _dataset_changed(self, splits) -> None:
-        self.views.activations.set_data(splits)
+        if self.views.built:
+            self.views.activations.set_data(splits)
+        else:
+            self._views_stale = True
 
     # -- run control ----------------------------------------------------------------------
     def start(self, fresh: bool = True, max_iterations: int | None = None, **overrides) -> bool:
@@ -277,7 +323,6 @@ class TrainingPanel(QtCore.QObject):
         if fresh or not self.views.results.histograms.snapshots:
             self.views.results.histograms.clear()
         self.outcome = ""
-        self._epochs_seen = 0
         self._stopping = False
         self.set_locked(True)
         self.dock.progress.setRange(0, 0)
@@ -285,6 +330,10 @@ class TrainingPanel(QtCore.QObject):
         self._status(f"Preparing {'a fresh run' if fresh else 'to continue training'} on "
                      f"{self.settings.splits.name}…")
         self._redraw.start()
+        # Long-lived GUI objects go to the permanent GC generation for the run: a full
+        # collection over thousands of widgets and plot items would otherwise stall the
+        # GUI thread for tens of milliseconds at a time while the worker allocates.
+        gc.freeze()
         self.run.start()
         self._update_buttons()
         self.run_started.emit()
@@ -321,6 +370,7 @@ class TrainingPanel(QtCore.QObject):
     # -- worker signals --------------------------------------------------------------------
     def _on_started(self, info: dict) -> None:
         self._started_info = info
+        self.views.curves.set_extent(info["total_iterations"], info["epochs"])
         self.dock.progress.setRange(0, int(info["total_iterations"]))
         self.dock.progress.setValue(0)
         self.dock.progress.setFormat(f"epoch 1/{info['epochs']} · iteration 0/{info['total_iterations']}")
@@ -345,7 +395,6 @@ class TrainingPanel(QtCore.QObject):
                          f"ETA {fmt_seconds(p['eta_s'])}")
 
     def _on_epoch(self, e: dict) -> None:
-        self._epochs_seen += 1
         self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"])
         self.views.curves.redraw()
         val = "" if e["val_acc"] is None else f", val acc {e['val_acc']:.2%}"
@@ -392,6 +441,7 @@ class TrainingPanel(QtCore.QObject):
         self._status(f"<span style='color:#c62828'>{message}</span>")
 
     def _on_ended(self) -> None:
+        gc.unfreeze()
         self._redraw.stop()
         self.views.curves.redraw()
         run = self.run
@@ -426,4 +476,6 @@ class TrainingPanel(QtCore.QObject):
         d.pause_button.setEnabled(running and not paused)
         d.resume_button.setEnabled(paused)
         d.stop_button.setEnabled(running)
+        dropouts = g is not None and any(g.node(n).type == "Dropout" for n in g.nodes())
+        self.settings.set_dropout_available(dropouts)
         self.buttons_changed.emit()

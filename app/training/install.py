@@ -224,10 +224,11 @@ def install_training(window) -> TrainingPanel:
     window.training = panel
 
     def first_show(visible: bool) -> None:
-        # the dataset (a quarter of a second to decode) loads when the dock is first shown,
-        # not with every window
+        # the dataset (a quarter of a second to decode) and the views' plots are made when
+        # the dock is first shown, not with every window
         if visible and panel.settings.splits is None:
             panel.settings.load(DEFAULT_DATASET)
+            views.ensure_built()
 
     dock.visibilityChanged.connect(first_show)
     return panel

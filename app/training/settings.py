@@ -351,6 +351,13 @@ class TrainingSettings(QtWidgets.QWidget):
             self.preview_vb.invertY(False)
         self.preview_vb.autoRange(padding=0.02)
 
+    def set_dropout_available(self, available: bool) -> None:
+        """The dropout override only acts on Dropout nodes; say so when the graph has none."""
+        self.dropout.setEnabled(available)
+        self.dropout.setToolTip("Override the ratio of every Dropout node for this run "
+                                "(0 keeps the graph's own ratios)" if available else
+                                "The graph has no Dropout node: add one (Layers → Dropout) to use dropout")
+
     # -- result ------------------------------------------------------------------------
     def values(self) -> dict:
         """Every option as plain Python values (the run's configuration)."""

@@ -20,6 +20,9 @@ one readable message on :attr:`TrainingWorker.failed`.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -147,6 +150,7 @@ class TrainingWorker(QtCore.QObject):
     # -- the run ---------------------------------------------------------------------
     @QtCore.Slot()
     def run(self) -> None:
+        _lower_thread_priority()
         try:
             self._run()
         except EXPECTED_ERRORS as exc:
@@ -273,6 +277,18 @@ class TrainingWorker(QtCore.QObject):
             except GraphError:
                 continue
         return hists
+
+
+def _lower_thread_priority(nice: int = 5) -> None:
+    """Give this thread a higher nice value (Linux): the GUI thread then wins the CPU when
+    both want it, which keeps the window responsive on a machine with few cores."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
+    except OSError:
+        pass  # not permitted here: run at normal priority
 
 
 def _to_host(x) -> np.ndarray:
