@@ -2,11 +2,15 @@
 
 One step = forward (training mode) + backward + SGD update, float32. Prints the median
 and the fastest milliseconds per step over ``--steps`` timed steps for batch 100 and 256,
-and the ratio engine / PyTorch when torch is importable (``torch.set_num_threads(2)``). It asserts
-nothing about time: run it and read the figures. Engine and PyTorch steps alternate, so
-load from other processes affects both alike.
+and the ratio engine / PyTorch when torch is importable (``torch.set_num_threads(2)``;
+``--torch-threads`` changes it). Engine and PyTorch steps alternate, so load from other
+processes affects both alike. It asserts nothing about time: run it and read the figures.
+
+On a machine shared with other jobs, multi-threaded BLAS collapses when its threads
+are descheduled; compare single-threaded there:
 
     python bench/engine_simple_convnet.py [--steps 20] [--batches 100 256]
+    OPENBLAS_NUM_THREADS=1 python bench/engine_simple_convnet.py --torch-threads 1
 """
 from __future__ import annotations
 
@@ -41,15 +45,15 @@ def engine_stepper(batch: int):
     return step
 
 
-def torch_stepper(batch: int):
-    """The same step in PyTorch (2 threads), or ``None`` when torch is not installed."""
+def torch_stepper(batch: int, threads: int = 2):
+    """The same step in PyTorch, or ``None`` when torch is not installed."""
     try:
         import torch  # noqa: PLC0415 - optional: only for the comparison
     except ImportError:
         return None
     from torch import nn  # noqa: PLC0415
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     net = nn.Sequential(
         nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
@@ -75,9 +79,9 @@ def time_ms(step) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-def measure(batch: int, steps: int, warmup: int = 3) -> tuple[list, list]:
+def measure(batch: int, steps: int, threads: int, warmup: int = 3) -> tuple[list, list]:
     """ms per step for the engine and PyTorch, steps interleaved so both see the same load."""
-    ours, theirs = engine_stepper(batch), torch_stepper(batch)
+    ours, theirs = engine_stepper(batch), torch_stepper(batch, threads)
     a, b = [], []
     for i in range(warmup + steps):
         ta = time_ms(ours)
@@ -93,14 +97,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batches", type=int, nargs="+", default=[100, 256])
+    parser.add_argument("--torch-threads", type=int, default=2,
+                        help="PyTorch threads (NumPy's BLAS threads: set OPENBLAS_NUM_THREADS to match)")
     args = parser.parse_args()
     print(f"SimpleConvNet step (forward + backward + SGD), float32, {args.steps} steps; "
-          f"{os.cpu_count()} CPUs, NumPy {np.__version__}")
+          f"{os.cpu_count()} CPUs, NumPy {np.__version__}, torch threads {args.torch_threads}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     print("median and fastest step in ms; the fastest is the better estimate on a busy machine")
     print(f"{'batch':>5}  {'engine med':>10}  {'min':>6}  {'torch med':>9}  {'min':>6}  "
           f"{'ratio med':>9}  {'min':>5}")
     for batch in args.batches:
-        ours, theirs = measure(batch, args.steps)
+        ours, theirs = measure(batch, args.steps, args.torch_threads)
         row = f"{batch:>5}  {statistics.median(ours):>10.1f}  {min(ours):>6.1f}"
         if theirs:
             row += (f"  {statistics.median(theirs):>9.1f}  {min(theirs):>6.1f}"

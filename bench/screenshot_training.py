@@ -74,16 +74,20 @@ def main() -> int:
     loop.exec()
     settle(app)
 
+    # the views dock shares the bottom area with other docks: float it at a readable size
     views = panel.views
-    window.resizeDocks([views], [int(height * 0.62)], QtCore.Qt.Orientation.Vertical)
+    views.setFloating(True)
+    views.resize(1100, 560)
     views.tabs.setCurrentWidget(views.filters)
     settle(app, 8)
     path = out / "filters.png"
     grabbed["filters"] = views.grab().save(str(path), "PNG") and path
     views.tabs.setCurrentWidget(views.results)
+    views.resize(1100, 640)
     settle(app, 8)
     path = out / "training_results.png"
     grabbed["results"] = views.grab().save(str(path), "PNG") and path
+    views.setFloating(False)
     result = panel.last_result or {}
     print(f"outcome: {panel.outcome}; test accuracy {result.get('test_accuracy')}")
     for name, p in grabbed.items():

@@ -272,7 +272,9 @@ class Graph:
             ins = self.inputs_of(id)
             missing = [p for p, s in zip(node.op.inputs, ins) if s is None]
             if missing:
-                errors[id] = MissingInputError(f"{id}: input {', '.join(missing)} is not connected")
+                noun = "input" if len(missing) == 1 else "inputs"
+                verb = "is" if len(missing) == 1 else "are"
+                errors[id] = MissingInputError(f"{id}: {noun} {', '.join(missing)} {verb} not connected")
                 continue
             if any(s not in shapes for s in ins):
                 bad = next(s for s in ins if s not in shapes)

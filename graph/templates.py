@@ -218,6 +218,21 @@ def _batchnorm_mlp() -> Graph:
     return g
 
 
+def _toy_mlp() -> Graph:
+    """A TensorFlow-Playground-style classifier for the 2-D toy sets (circle, xor, spiral...)."""
+    g = Graph()
+    _classifier_inputs(g, [None, 2])
+    g.set_label("x", "x (2-D points)")
+    g.add_node("Affine", id="affine1", out_features=32, init="xavier", label="Affine1 (2→32)")
+    g.add_node("Tanh", id="tanh1", label="Tanh1")
+    g.add_node("Affine", id="affine2", out_features=32, init="xavier", label="Affine2 (32→32)")
+    g.add_node("Tanh", id="tanh2", label="Tanh2")
+    g.add_node("Affine", id="affine3", out_features=2, init="xavier", label="Affine3 (32→2)")
+    _chain(g, "x", "affine1", "tanh1", "affine2", "tanh2", "affine3")
+    _softmax_loss(g, "affine3")
+    return g
+
+
 _TEMPLATES: dict[str, tuple[Callable[[], Graph], str]] = {
     "apple": (_apple, "buy apples: 100 × 2 × tax 1.1 = 220; backprop gives dapple 2.2, dapple_num 110, dtax 200"),
     "apple_orange": (_apple_orange, "buy apples and oranges: (100 × 2 + 150 × 3) × 1.1 = 715; the add node "
@@ -229,6 +244,8 @@ _TEMPLATES: dict[str, tuple[Callable[[], Graph], str]] = {
     "or_gate": (lambda: _perceptron([0.5, 0.5], -0.2), "OR perceptron y = step(0.5·x1 + 0.5·x2 − 0.2) "
                                                       "over the truth table"),
     "xor_two_layer": (_xor_two_layer, "XOR needs two layers: NAND and OR side by side, then AND"),
+    "toy_mlp": (_toy_mlp, "2-D classifier for the toy sets (circle, xor, gauss, spiral, moons): "
+                          "Affine 32, Tanh, Affine 32, Tanh, Affine 2, Softmax-with-Loss"),
     "two_layer_net": (_two_layer_net, "TwoLayerNet for MNIST: Affine 784→50, ReLU, Affine 50→10, "
                                       "Softmax-with-Loss"),
     "simple_convnet": (_simple_convnet, "SimpleConvNet: Conv 30×5×5, ReLU, max-pool 2, Affine 100, ReLU, "

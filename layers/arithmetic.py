@@ -63,7 +63,7 @@ class Mul(_Binary):
 
     type_name = "Mul"
     rule = "∂L/∂a = ∂L/∂out × b,  ∂L/∂b = ∂L/∂out × a   (inputs swapped)"
-    doc = "a × b elementwise (broadcasting). Backward multiplies by the *other* input."
+    doc = "a × b elementwise (broadcasting). Backward multiplies by the other input."
 
     def forward(self, inputs, params, train, rng=None):
         a, b = inputs

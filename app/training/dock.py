@@ -324,6 +324,7 @@ class TrainingPanel(QtCore.QObject):
             self.views.results.histograms.clear()
         self.outcome = ""
         self._stopping = False
+        self._views_stale = False  # from now on the views show this run, until the graph changes
         self.set_locked(True)
         self.dock.progress.setRange(0, 0)
         self.dock.progress.setFormat("preparing…")
