@@ -124,6 +124,12 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     before, now = views.filters.mosaic("conv1", "before"), views.filters.mosaic("conv1", "now")
     assert before is not None and now is not None and before.shape == now.shape
     assert not np.allclose(np.nan_to_num(before), np.nan_to_num(now))
+    change = views.filters.mosaic("conv1", "change")
+    assert np.nanstd(change) > 0.05  # the learned change is not a blank
+    views.hide()
+    views.show()  # showing the views again keeps the run's filters
+    qtbot.wait(50)
+    assert views.filters.mosaic("conv1", "change") is change
     # the confusion matrix counts every test sample once
     result = panel.last_result
     cm = np.asarray(result["confusion_matrix"])
