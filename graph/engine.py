@@ -16,6 +16,7 @@ from layers.base import fmt_shape, to_host
 from .backend import resolve_backend
 from .errors import FeedError, GraphError
 from .model import Graph
+from .perf import tune_allocator
 
 DTYPES = ("float64", "float32", "float16")
 
@@ -58,6 +59,7 @@ class Engine:
     def __init__(self, graph: Graph, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> None:
         if str(dtype) not in DTYPES:
             raise GraphError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+        tune_allocator()
         self.graph = graph
         self.backend, self.xp, self.backend_note = resolve_backend(backend)
         self.dtype = np.dtype(str(dtype))
