@@ -210,6 +210,40 @@ class HistogramWidget(QtWidgets.QWidget):
         p.end()
 
 
+class _TablePage(QtWidgets.QTableWidget):
+    """The table page: exactly as tall as its rows (up to :attr:`MAX_HEIGHT`), plus the
+    horizontal scroll bar when the columns overflow, so a single row is never hidden
+    behind the scroll bar. Refitted on resize (the width decides whether it overflows)."""
+
+    MAX_HEIGHT = 220
+
+    def fit_height(self) -> None:
+        frame = 2 * self.frameWidth()
+        header = self.horizontalHeader()
+        header_h = header.height() if header.isVisible() and header.height() > 0 else header.sizeHint().height()
+        rows_h = self.verticalHeader().length()  # the actual row heights, summed
+        vheader = self.verticalHeader()
+        vheader_w = vheader.width() if vheader.isVisible() and vheader.width() > 0 else vheader.sizeHint().width()
+        content_w = frame + vheader_w + header.length()
+        height = frame + header_h + rows_h
+        policy = self.horizontalScrollBarPolicy()
+        if policy == QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOn or (
+                policy == QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded and content_w > self.width()):
+            height += self.horizontalScrollBar().sizeHint().height()
+        height = min(height, self.MAX_HEIGHT)  # taller tables scroll vertically
+        if self.height() != height or self.minimumHeight() != height:
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.fit_height()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.fit_height()
+
+
 class TensorView(QtWidgets.QWidget):
     """Shows one tensor; call :meth:`set_tensor` again to update it in place.
 
@@ -255,7 +289,7 @@ class TensorView(QtWidgets.QWidget):
         if page is not None:
             return page
         if mode == "table":
-            page = QtWidgets.QTableWidget()
+            page = _TablePage()
             page.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
             page.horizontalHeader().setDefaultSectionSize(58)
             page.verticalHeader().setDefaultSectionSize(20)
@@ -326,8 +360,7 @@ class TensorView(QtWidgets.QWidget):
                     item = QtWidgets.QTableWidgetItem()
                     page.setItem(r, c, item)
                 item.setText(_short(m[r, c]))
-        height = page.horizontalHeader().height() + 20 * rows + 6
-        page.setFixedHeight(min(height, 220))
+        page.fit_height()
 
     def _show_curve(self, page: pg.PlotWidget, a: np.ndarray) -> None:
         y = a.reshape(-1).astype(np.float64)

@@ -9,7 +9,7 @@ processes affects both alike. It asserts nothing about time: run it and read the
 On a machine shared with other jobs, multi-threaded BLAS collapses when its threads
 are descheduled; compare single-threaded there:
 
-    python bench/engine_simple_convnet.py [--steps 20] [--batches 100 256]
+    python -m bench.engine_simple_convnet [--steps 20] [--batches 100 256]
     OPENBLAS_NUM_THREADS=1 python bench/engine_simple_convnet.py --torch-threads 1
 """
 from __future__ import annotations
@@ -79,17 +79,27 @@ def time_ms(step) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-def measure(batch: int, steps: int, threads: int, warmup: int = 3) -> tuple[list, list]:
-    """ms per step for the engine and PyTorch, steps interleaved so both see the same load."""
+def measure(batch: int, steps: int, threads: int, warmup: int = 3, block: int = 5) -> tuple[list, list]:
+    """ms per step for the engine and PyTorch, interleaved so both see the same load.
+
+    They alternate in blocks of ``block`` timed steps, each after one untimed step:
+    right after a switch the other library's worker threads are still spinning on the
+    second core (OpenBLAS's and OpenMP's wait loops), which would slow whichever side
+    runs next, and alternating single steps would measure mostly that.
+    """
     ours, theirs = engine_stepper(batch), torch_stepper(batch, threads)
+    for _ in range(warmup):
+        ours()
+        if theirs is not None:
+            theirs()
     a, b = [], []
-    for i in range(warmup + steps):
-        ta = time_ms(ours)
-        tb = time_ms(theirs) if theirs is not None else None
-        if i >= warmup:
-            a.append(ta)
-            if tb is not None:
-                b.append(tb)
+    while len(a) < steps:
+        n = min(block, steps - len(a))
+        ours()
+        a.extend(time_ms(ours) for _ in range(n))
+        if theirs is not None:
+            theirs()
+            b.extend(time_ms(theirs) for _ in range(n))
     return a, b
 
 

@@ -3,7 +3,9 @@
 Same net (conv 30x5x5, ReLU, max-pool 2, affine 100, ReLU, affine 10), same split
 (8000 / 1000 / 1000), same shuffle order per epoch, Adam 1e-3 (eps 1e-7 as in the book),
 batch 100, float32, 2 threads. Each side runs in its own subprocess so the resident
-memory (VmRSS from /proc/self/status, printed after every epoch) is its own.
+memory (VmRSS from /proc/self/status, printed after every epoch) is its own. The two
+subprocesses run in lockstep, one epoch at a time each, alternating (ours, torch, ours,
+...), so load from other processes on a shared machine hits both sides alike.
 
 ``train s`` is the time of the epoch's iterations (forward, backward, update);
 ``epoch s`` adds the validation pass. PyTorch is a benchmark tool only
@@ -16,11 +18,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
+import tempfile
 import sys
 import time
 
 THREADS = 2
+
+
+def wait_turn(first: bool = False) -> None:
+    """In lockstep mode, block until the parent says this side may run its next epoch.
+
+    ``first``: set-up is done; say so, so the other side's set-up never overlaps an epoch.
+    """
+    if os.environ.get("BENCH_LOCKSTEP") == "1":
+        if first:
+            print(json.dumps({"ready": True}), flush=True)
+        sys.stdin.readline()
 
 
 def rss_mb() -> float:
@@ -41,6 +56,7 @@ def run_ours(epochs: int) -> None:
     trainer = Trainer(templates.build("simple_convnet"), data, epochs=epochs, batch_size=100, optimizer="adam",
                       lr=0.001, seed=0, compare_float16=False)
     busy = 0.0
+    wait_turn(first=True)
     last = time.perf_counter()
     for ev in trainer:
         now = time.perf_counter()
@@ -50,6 +66,7 @@ def run_ours(epochs: int) -> None:
             print(json.dumps({"epoch": ev.epoch, "train_s": busy, "epoch_s": ev.seconds, "val_acc": ev.val_acc,
                               "rss_mb": rss_mb()}), flush=True)
             busy = 0.0
+            wait_turn()  # after the last epoch too: the test pass must not overlap torch's epoch
         last = time.perf_counter()
     print(json.dumps({"test_acc": trainer.result["test_accuracy"]}), flush=True)
 
@@ -78,6 +95,7 @@ def run_torch(epochs: int) -> None:
             return float((net(x).argmax(1) == y).float().mean())
 
     for epoch in range(1, epochs + 1):
+        wait_turn(first=epoch == 1)
         t0 = time.perf_counter()
         order = np.random.default_rng(np.random.SeedSequence([0, 1, epoch])).permutation(len(y_train))
         net.train()
@@ -91,16 +109,72 @@ def run_torch(epochs: int) -> None:
         val = accuracy("val")
         print(json.dumps({"epoch": epoch, "train_s": train_s, "epoch_s": time.perf_counter() - t0, "val_acc": val,
                           "rss_mb": rss_mb()}), flush=True)
+    wait_turn()
     print(json.dumps({"test_acc": accuracy("test"), "torch": torch.__version__}), flush=True)
 
 
-def _child(which: str, epochs: int) -> list[dict] | str:
-    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS))
-    proc = subprocess.run([sys.executable, "-m", "bench.train_vs_torch", "--only", which, "--epochs", str(epochs)],
-                          capture_output=True, text=True, env=env)
+def _start(which: str, epochs: int) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS), BENCH_LOCKSTEP="1")
+    # stderr goes to a file: a pipe nobody reads while we wait on stdout could fill and block
+    err = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([sys.executable, "-m", "bench.train_vs_torch", "--only", which, "--epochs", str(epochs)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+    proc.stderr_file = err
+    return proc
+
+
+def _ready(proc: subprocess.Popen) -> bool:
+    """Wait until ``proc`` has finished its set-up (imports, data); False when it ended."""
+    for line in proc.stdout:
+        if line.startswith("{") and "ready" in json.loads(line):
+            return True
+    return False
+
+
+def _next_epoch(proc: subprocess.Popen, rows: list) -> bool:
+    """Let ``proc`` run one epoch; append its JSON lines up to that epoch's row. False when it ended."""
+    try:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    except (BrokenPipeError, OSError):
+        return False
+    for line in proc.stdout:
+        if line.startswith("{"):
+            rows.append(json.loads(line))
+            if "epoch" in rows[-1]:
+                return True
+    return False
+
+
+def _finish(proc: subprocess.Popen, rows: list) -> str | None:
+    """Let ``proc`` run to its end alone and collect the remaining lines; the last stderr
+    line when the process failed."""
+    try:
+        out, _ = proc.communicate("go\n")
+    except (BrokenPipeError, OSError):
+        out, _ = proc.communicate()
+    rows.extend(json.loads(line) for line in out.splitlines() if line.startswith("{"))
     if proc.returncode != 0:
-        return (proc.stderr.strip().splitlines() or ["failed"])[-1]
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        err = proc.stderr_file
+        err.seek(0)
+        return (err.read().strip().splitlines() or ["failed"])[-1]
+    return None
+
+
+def run_both(epochs: int) -> tuple[list[dict] | str, list[dict] | str]:
+    """Both sides in lockstep: epoch e of ours, then epoch e of torch, then e + 1 ..."""
+    procs = {"ours": _start("ours", epochs), "torch": _start("torch", epochs)}
+    rows: dict[str, list] = {"ours": [], "torch": []}
+    alive = {name: _ready(proc) for name, proc in procs.items()}
+    for _ in range(epochs):
+        for name, proc in procs.items():
+            if alive[name]:
+                alive[name] = _next_epoch(proc, rows[name])
+    results: dict[str, list[dict] | str] = {}
+    for name, proc in procs.items():
+        failure = _finish(proc, rows[name])
+        results[name] = failure if failure is not None else rows[name]
+    return results["ours"], results["torch"]
 
 
 def main() -> None:
@@ -114,8 +188,7 @@ def main() -> None:
         return run_torch(args.epochs)
     print(f"SimpleConvNet, mnist-10k 8000/1000/1000, Adam 1e-3, batch 100, float32, {THREADS} threads, "
           f"{os.cpu_count()} CPUs")
-    ours = _child("ours", args.epochs)
-    theirs = _child("torch", args.epochs)
+    ours, theirs = run_both(args.epochs)
     if isinstance(theirs, str):
         print(f"PyTorch unavailable ({theirs}); showing Backprop Studio only")
         theirs = []
@@ -124,11 +197,11 @@ def main() -> None:
     rows_o = [r for r in ours if "epoch" in r]
     rows_t = [r for r in theirs if "epoch" in r]
     print(f"{'epoch':>5} | {'ours train s':>12} {'epoch s':>8} {'val acc':>7} {'RSS MiB':>8} | "
-          f"{'torch train s':>13} {'epoch s':>8} {'val acc':>7} {'RSS MiB':>8}")
+          f"{'torch train s':>13} {'epoch s':>8} {'val acc':>7} {'RSS MiB':>8} | {'ratio':>5}")
     for i, o in enumerate(rows_o):
         t = rows_t[i] if i < len(rows_t) else None
-        right = (f"{t['train_s']:13.2f} {t['epoch_s']:8.2f} {t['val_acc']:7.3f} {t['rss_mb']:8.1f}"
-                 if t else f"{'-':>13}")
+        right = (f"{t['train_s']:13.2f} {t['epoch_s']:8.2f} {t['val_acc']:7.3f} {t['rss_mb']:8.1f} | "
+                 f"{o['train_s'] / t['train_s']:5.2f}" if t else f"{'-':>13}")
         print(f"{o['epoch']:5d} | {o['train_s']:12.2f} {o['epoch_s']:8.2f} {o['val_acc']:7.3f} {o['rss_mb']:8.1f} | "
               + right)
 
@@ -146,6 +219,12 @@ def main() -> None:
 
     summary(rows_o, ours, "Backprop Studio")
     summary(rows_t, theirs, "PyTorch CPU   ")
+    if rows_t and len(rows_o) > 1 and len(rows_t) > 1:
+        mine = sorted(r["train_s"] for r in rows_o[1:])
+        them = sorted(r["train_s"] for r in rows_t[1:])
+        ratio = statistics.median(mine) / statistics.median(them)
+        print(f"ratio Backprop Studio / PyTorch, training s per epoch: median {ratio:.2f}, "
+              f"min {mine[0] / them[0]:.2f} (target <= 1.0)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Op, ParamSpec, array_module, fmt_num, is_scalar, to_host
+from .base import Op, ParamSpec, array_module, batch_slices, fmt_num, is_scalar, to_host
 from .registry import register
 
 
@@ -116,9 +116,16 @@ class ReLU(_Activation):
     def forward(self, inputs, params, train, rng=None):
         (x,) = inputs
         xp = array_module(x)
+        zero = x.dtype.type(0)
         # The boolean mask is all backward needs; multiplying by it beats np.where
-        # on random masks (no data-dependent branches).
-        return xp.maximum(x, x.dtype.type(0)), x > 0
+        # on random masks (no data-dependent branches). Both passes run a few samples
+        # at a time so the second reads x from cache.
+        out = xp.empty_like(x)
+        mask = xp.empty(x.shape, dtype=bool)
+        for sl in batch_slices(x):
+            xp.maximum(x[sl], zero, out=out[sl])
+            xp.greater(x[sl], zero, out=mask[sl])
+        return out, mask
 
     def backward(self, dout, cache, need_inputs=True):
         return [dout * cache], {}

@@ -48,6 +48,37 @@ def to_host(x: Any) -> Any:
     return x
 
 
+def wants(need_inputs, i: int) -> bool:
+    """Whether input ``i`` needs a gradient (``need_inputs`` is a bool or one per input)."""
+    if isinstance(need_inputs, (bool, np.bool_)):
+        return bool(need_inputs)
+    return bool(need_inputs[i])
+
+
+# Multi-pass elementwise work on NumPy arrays runs in slices of about this many bytes, so
+# a slice's intermediates are still in the core's L2 cache when the next pass reads them.
+CHUNK_BYTES = 1 << 19
+
+
+def batch_slices(x, per_item_bytes: int | None = None) -> list:
+    """Indices of slices along axis 0 of ``x``, each about :data:`CHUNK_BYTES` (NumPy only).
+
+    CuPy arrays and arrays that fit in one chunk get a single index covering everything
+    (``slice(None)``, or ``...`` for a 0-d array): on the GPU one kernel over the whole
+    batch is fastest. Results never depend on the slicing, since only elementwise work
+    is split this way.
+    """
+    if x.ndim == 0:
+        return [Ellipsis]
+    n = x.shape[0]
+    if per_item_bytes is None:
+        per_item_bytes = (x.nbytes // n) if n else x.nbytes
+    if array_module(x) is not np or n <= 1 or per_item_bytes * n <= CHUNK_BYTES:
+        return [slice(None)]
+    step = max(1, CHUNK_BYTES // max(per_item_bytes, 1))
+    return [slice(s, s + step) for s in range(0, n, step)]
+
+
 def unbroadcast(grad, shape: tuple) -> Any:
     """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting.
 

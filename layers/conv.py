@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Op, ParamSpec, ShapeError, array_module, fmt_shape
+from .base import Op, ParamSpec, ShapeError, array_module, fmt_shape, wants
 from .initializers import INIT_CHOICES, initialize
 from .registry import register
-
-
-def _wants(need_inputs, i: int) -> bool:
-    """Whether input ``i`` needs a gradient (``need_inputs`` is a bool or one per input)."""
-    if isinstance(need_inputs, (bool, np.bool_)):
-        return bool(need_inputs)
-    return bool(need_inputs[i])
 
 
 def size_formula(name: str, axis: str, size: int, kernel: int, stride: int, pad: int, kname: str) -> str:
@@ -27,24 +20,21 @@ def size_formula(name: str, axis: str, size: int, kernel: int, stride: int, pad:
 
 
 def output_size(name: str, axis: str, size, kernel: int, stride: int, pad: int, kname: str):
-    """One spatial output size, ``(I + 2P - F) / S + 1``; raise ``ShapeError`` showing the numbers.
+    """One spatial output size, ``(I + 2P - F) // S + 1``; raise ``ShapeError`` showing the numbers.
 
-    ``axis`` is ``"H"`` or ``"W"``; ``kname`` names the kernel size in the formula (``FH``).
-    Returns ``None`` when ``size`` is unknown.
+    A fraction is rounded down, as in PyTorch and the book's im2col: the last windows that
+    would stick out of the padded input are dropped. Only a result below 1 (the window is
+    bigger than the padded input) is an error. ``axis`` is ``"H"`` or ``"W"``; ``kname``
+    names the kernel size in the formula (``FH``). Returns ``None`` when ``size`` is unknown.
     """
     if size is None:
         return None
     span = size + 2 * pad - kernel
-    formula = size_formula(name, axis, size, kernel, stride, pad, kname)
     if span < 0:
+        formula = size_formula(name, axis, size, kernel, stride, pad, kname)
         raise ShapeError(
             f"{formula} = {span / stride + 1:g} < 1: the {kernel}-wide window does not fit in the "
             f"padded input ({size} + {2 * pad} = {size + 2 * pad}); use a smaller kernel or more padding"
-        )
-    if span % stride:
-        raise ShapeError(
-            f"{formula} = {span / stride + 1:g} is not a whole number: the stride S = {stride} must divide "
-            f"{axis} + 2P - {kname} = {span}; change the padding or the stride"
         )
     return span // stride + 1
 
@@ -52,14 +42,21 @@ def output_size(name: str, axis: str, size, kernel: int, stride: int, pad: int, 
 def explain_output_size(name: str, shape: tuple, kernel: int, stride: int, pad: int, knames: tuple) -> list:
     """The filled-in size formulas for an (N, C, H, W) input, e.g. for a shape calculator.
 
-    Returns one line per spatial axis ending in ``= result``; raises ``ShapeError`` like
-    ``infer_shape`` when a size does not work out.
+    Returns one line per spatial axis ending in ``= result`` (with the rounding spelled out
+    when the division is not exact); raises ``ShapeError`` like ``infer_shape`` when a
+    window does not fit.
     """
     lines = []
     for axis, size, k in zip("HW", tuple(shape)[2:], knames):
         if size is not None:
             out = output_size(name, axis, size, kernel, stride, pad, k)
-            lines.append(f"{size_formula(name, axis, size, kernel, stride, pad, k)} = {out}")
+            line = f"{size_formula(name, axis, size, kernel, stride, pad, k)} = {out}"
+            span = size + 2 * pad - kernel
+            if span % stride:
+                line += (f" (rounded down from {span / stride + 1:g}: the last {span % stride} "
+                         f"{'row' if axis == 'H' else 'column'}{'s' if span % stride > 1 else ''} "
+                         f"of the padded input fit no window)")
+            lines.append(line)
     return lines
 
 
@@ -127,7 +124,7 @@ class Conv2D(Op):
     """Convolution of a batch of images with FN learnable filters.
 
     x : (N, C, H, W);  W : (FN, C, FH, FW);  b : (FN,);  out : (N, FN, OH, OW)
-    with OH = (H + 2P − FH) / S + 1 and OW = (W + 2P − FW) / S + 1.
+    with OH = (H + 2P − FH) / S + 1 and OW = (W + 2P − FW) / S + 1, rounded down.
     """
 
     type_name = "Conv2D"
@@ -224,7 +221,7 @@ class Conv2D(Op):
         if self.config["bias"]:
             grads["b"] = xp.ascontiguousarray(dwcol[:, k])
         dx = None
-        if _wants(need_inputs, 0):
+        if wants(need_inputs, 0):
             dcol = xp.matmul(wmat.T, d3)  # (K, FN) @ (N, FN, OH·OW) -> (N, K, OH·OW)
             dxp = col2im(dcol, padded_shape, fh, fw, self.config["stride"], oh, ow)
             p = self.config["padding"]

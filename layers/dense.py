@@ -5,16 +5,9 @@ import math
 
 import numpy as np
 
-from .base import Op, ParamSpec, ShapeError, fmt_shape
+from .base import Op, ParamSpec, ShapeError, fmt_shape, wants
 from .initializers import INIT_CHOICES, initialize
 from .registry import register
-
-
-def _wants(need_inputs, i: int) -> bool:
-    """Whether input ``i`` needs a gradient (``need_inputs`` is a bool or one per input)."""
-    if isinstance(need_inputs, (bool, np.bool_)):
-        return bool(need_inputs)
-    return bool(need_inputs[i])
 
 
 def _features(name: str, x: tuple) -> int:
@@ -96,7 +89,7 @@ class Affine(Op):
         grads = {"W": x2.T @ d2}
         if self.config["bias"]:
             grads["b"] = d2.sum(axis=0)
-        dx = (d2 @ w.T).reshape(shape) if _wants(need_inputs, 0) else None
+        dx = (d2 @ w.T).reshape(shape) if wants(need_inputs, 0) else None
         return [dx], grads
 
 

@@ -7,15 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Op, ShapeError, array_module, fmt_num, fmt_shape, is_scalar
+from .base import Op, ShapeError, array_module, fmt_num, fmt_shape, is_scalar, wants
 from .registry import register
-
-
-def _wants(need_inputs, i: int) -> bool:
-    """Whether input ``i`` needs a gradient (``need_inputs`` is a bool or one per input)."""
-    if isinstance(need_inputs, (bool, np.bool_)):
-        return bool(need_inputs)
-    return bool(need_inputs[i])
 
 
 def _dims_match(a, b) -> bool:
@@ -128,7 +121,7 @@ class MSE(_Loss):
     def backward(self, dout, cache, need_inputs=True):
         diff = cache
         dx = diff * (dout * (2 / diff.size))
-        return [dx, -dx if _wants(need_inputs, 1) else None], {}
+        return [dx, -dx if wants(need_inputs, 1) else None], {}
 
     def rule_with_numbers(self, inputs, dout, input_grads):
         x, t = inputs
@@ -156,7 +149,7 @@ class SSE(_Loss):
 
     def backward(self, dout, cache, need_inputs=True):
         dx = cache * dout
-        return [dx, -dx if _wants(need_inputs, 1) else None], {}
+        return [dx, -dx if wants(need_inputs, 1) else None], {}
 
     def rule_with_numbers(self, inputs, dout, input_grads):
         x, t = inputs
@@ -191,5 +184,5 @@ class SigmoidBCE(_Loss):
     def backward(self, dout, cache, need_inputs=True):
         x, t, sig = cache
         scale = dout / x.size
-        dt = -x * scale if _wants(need_inputs, 1) else None
+        dt = -x * scale if wants(need_inputs, 1) else None
         return [(sig - t) * scale, dt], {}

@@ -8,30 +8,49 @@ columns so the maximum is found separably (first along each row, then down the r
 """
 from __future__ import annotations
 
-from .base import Op, ParamError, ParamSpec, array_module
+from .base import Op, ParamError, ParamSpec, array_module, batch_slices
 from .conv import check_nchw, explain_output_size, output_size, pad_hw
 from .registry import register
 
 
-def _first_max(views, xp):
+def _first_max(views, xp, best=None, idx=None):
     """Running maximum over ``views`` (a list of equal-shape arrays), keeping the first winner.
 
     Returns ``(best, idx)``: the maximum and, per entry, which view attains it first.
     A later view wins only if it is *strictly* greater. With two views ``idx`` is a
-    bool array (True: the second view), otherwise integer view numbers.
+    bool array (True: the second view), otherwise integer view numbers. ``best`` and
+    ``idx`` may be given as output arrays of the right shape and dtype.
     """
+    shape = views[0].shape
     if len(views) == 1:
-        return views[0].copy(), xp.zeros(views[0].shape, dtype=bool)
-    idx = views[1] > views[0]
-    best = xp.maximum(views[0], views[1])
-    if len(views) > 2:
-        idx = idx.astype(xp.uint8 if len(views) <= 256 else xp.int32)
-        for j in range(2, len(views)):
-            gt = views[j] > best
-            xp.maximum(best, views[j], out=best)
-            # idx <- j where gt, by arithmetic: np.where/copyto branch on random masks
-            idx += gt * (idx.dtype.type(j) - idx)
+        if best is None:
+            best = views[0].copy()
+        else:
+            best[...] = views[0]
+        if idx is None:
+            idx = xp.zeros(shape, dtype=bool)
+        else:
+            idx[...] = False
+        return best, idx
+    if len(views) == 2:
+        idx = xp.greater(views[1], views[0], out=idx)
+        best = xp.maximum(views[0], views[1], out=best)
+        return best, idx
+    if idx is None:
+        idx = xp.empty(shape, dtype=_index_dtype(len(views), xp))
+    xp.greater(views[1], views[0], out=idx)
+    best = xp.maximum(views[0], views[1], out=best)
+    for j in range(2, len(views)):
+        gt = views[j] > best
+        xp.maximum(best, views[j], out=best)
+        # idx <- j where gt, by arithmetic: np.where/copyto branch on random masks
+        idx += gt * (idx.dtype.type(j) - idx)
     return best, idx
+
+
+def _index_dtype(count: int, xp):
+    """dtype of :func:`_first_max`'s winner index for ``count`` views."""
+    return bool if count <= 2 else (xp.uint8 if count <= 256 else xp.int32)
 
 
 def _spread(dout, idx, outs):
@@ -81,9 +100,11 @@ class _Pool2D(Op):
         k, s, p = self.config["kernel_size"], self.config["stride"], self.config["padding"]
         return explain_output_size(self.type_name, check_nchw(self.type_name, x), k, s, p, ("K", "K"))
 
-    def _tiles(self) -> bool:
-        """Windows tile the input exactly (stride = kernel, no padding): the reshape path."""
-        return self.config["stride"] == self.config["kernel_size"] and self.config["padding"] == 0
+    def _tiles(self, h: int, w: int) -> bool:
+        """Windows tile the input exactly (stride = kernel, no padding, no leftover rows or
+        columns): the reshape path."""
+        k = self.config["kernel_size"]
+        return self.config["stride"] == k and self.config["padding"] == 0 and h % k == 0 and w % k == 0
 
     def _windows(self, xpad, oh, ow):
         """One strided view (N, C, OH, OW) per kernel offset, in row-major order."""
@@ -95,7 +116,7 @@ class _Pool2D(Op):
 class MaxPool2D(_Pool2D):
     """out = the maximum of each K×K window.
 
-    x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1.
+    x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1 (rounded down).
     Padding counts as −∞, so it never wins.
     """
 
@@ -110,14 +131,19 @@ class MaxPool2D(_Pool2D):
         n, c, h, w = x.shape
         k = self.config["kernel_size"]
         oh, ow = self._out_hw(h, w)
-        if self._tiles():
+        if self._tiles(h, w):
             # along each row first (KW columns), then down the rows (KH rows): the
             # first maximum of the first row holding the window's maximum is the
-            # row-major first maximum.
-            rows = x.reshape(n, c, h, ow, k)
-            row_best, col_idx = _first_max([rows[..., j] for j in range(k)], xp)
-            cols = row_best.reshape(n, c, oh, k, ow)
-            out, row_idx = _first_max([cols[:, :, :, i] for i in range(k)], xp)
+            # row-major first maximum. A few samples at a time, so the intermediate
+            # row maxima are still in cache for the second pass.
+            out = xp.empty((n, c, oh, ow), dtype=x.dtype)
+            row_idx = xp.empty((n, c, oh, ow), dtype=_index_dtype(k, xp))
+            col_idx = xp.empty((n, c, h, ow), dtype=_index_dtype(k, xp))
+            for sl in batch_slices(x):
+                rows = x[sl].reshape(-1, c, h, ow, k)
+                row_best, _ = _first_max([rows[..., j] for j in range(k)], xp, idx=col_idx[sl])
+                cols = row_best.reshape(-1, c, oh, k, ow)
+                _first_max([cols[:, :, :, i] for i in range(k)], xp, best=out[sl], idx=row_idx[sl])
             return out, ("tiles", x.shape, row_idx, col_idx)
         xpad = pad_hw(x, self.config["padding"], fill=-xp.inf)
         out, idx = _first_max(self._windows(xpad, oh, ow), xp)
@@ -129,11 +155,14 @@ class MaxPool2D(_Pool2D):
         if cache[0] == "tiles":
             _, (n, c, h, w), row_idx, col_idx = cache
             oh, ow = dout.shape[2:]
-            drow = xp.empty((n, c, oh, k, ow), dtype=dout.dtype)
-            _spread(dout, row_idx, [drow[:, :, :, i] for i in range(k)])
-            drow = drow.reshape(n, c, h, ow)
             dx = xp.empty((n, c, h, ow, k), dtype=dout.dtype)
-            _spread(drow, col_idx, [dx[..., j] for j in range(k)])
+            for sl in batch_slices(dx):
+                d = dout[sl]
+                drow = xp.empty((d.shape[0], c, oh, k, ow), dtype=dout.dtype)
+                _spread(d, row_idx[sl], [drow[:, :, :, i] for i in range(k)])
+                drow = drow.reshape(-1, c, h, ow)
+                dxs = dx[sl]
+                _spread(drow, col_idx[sl], [dxs[..., j] for j in range(k)])
             return [dx.reshape(n, c, h, w)], {}
         _, padded_shape, idx, x_shape = cache
         dxp = xp.zeros(padded_shape, dtype=dout.dtype)
@@ -148,7 +177,7 @@ class MaxPool2D(_Pool2D):
 class AvgPool2D(_Pool2D):
     """out = the mean of each K×K window (padding counts as zeros, divisor K·K).
 
-    x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1.
+    x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1 (rounded down).
     """
 
     type_name = "AvgPool2D"
@@ -173,7 +202,7 @@ class AvgPool2D(_Pool2D):
         xp = array_module(dout)
         k = self.config["kernel_size"]
         share = dout * dout.dtype.type(1 / (k * k))
-        if self._tiles():
+        if self._tiles(*padded_shape[2:]):
             # every input entry sits in exactly one window: plain assignment
             dx = xp.empty(padded_shape, dtype=dout.dtype)
             for view in self._windows(dx, *dout.shape[2:]):

@@ -418,3 +418,11 @@ def test_augment_parse():
         Augment.parse("blur=1")
     with pytest.raises(DatasetError, match="probability"):
         Augment.parse("flip=2")
+
+
+def test_a_file_that_is_not_an_npz_archive_is_named_as_such(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"this is not a zip archive at all" * 10)
+    with pytest.raises(DatasetError, match="is not a NumPy .npz archive") as info:
+        load_dataset(str(bad))
+    assert "allow_pickle" not in str(info.value)

@@ -212,6 +212,10 @@ def test_gradient_check_badges(open_example, qtbot):
     assert ui.inspector.check_all()
     qtbot.waitUntil(lambda: ui.inspector.check_button.isEnabled(), timeout=20000)
     assert ui.overlay.badges and all(ok for ok, _ in ui.overlay.badges.values())
+    # with a node still selected, "Check all" shows the summary, not that node's result
+    assert ui.inspector.node == "mul_tax"
+    text = ui.inspector.badge.text()
+    assert f"{len(ui.inspector.checked)} nodes checked, 0 failed" in text and "max rel. error" not in text
 
 
 def test_steps_hook_for_screenshots(open_example):
@@ -248,3 +252,40 @@ def test_command_line_steps_in_process(qapp, studio_home, tmp_path, monkeypatch)
     assert gui_main.run(["open", "apple", "--steps", "7", "--screenshot", str(shot), "--size", "1000x700"]) == 0
     assert seen == [(7, 6, "200")]
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("shape", [(1, 10), (10,), (3, 12), (2, 2)])
+def test_table_rows_are_not_hidden_by_the_scroll_bar(qtbot, shape):
+    from app.tensor_view import TensorView  # noqa: PLC0415
+
+    view = TensorView(histogram=False)
+    qtbot.addWidget(view)
+    view.resize(300, 400)
+    view.set_tensor("x", np.arange(np.prod(shape), dtype=np.float64).reshape(shape))
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.mode == "table"
+    table = view._pages["table"]
+    QtWidgets.QApplication.processEvents()
+    overflows = table.horizontalHeader().length() > table.viewport().width()
+    assert table.horizontalScrollBar().isVisible() == overflows
+    last = table.visualItemRect(table.item(table.rowCount() - 1, 0))
+    assert last.height() > 0 and last.bottom() < table.viewport().height(), \
+        f"last row {last} outside the {table.viewport().height()} px viewport"
+
+
+@pytest.mark.parametrize("name", ["apple", "apple_orange"])
+def test_rule_card_covers_no_node_or_edge_label(open_example, name):
+    from app.stepping.canvas_overlay import _obstacles  # noqa: PLC0415
+
+    window, ui = open_example(name)
+    c = ui.controller
+    c.jump(0)
+    for k in range(c.count):
+        c.jump(k)
+        rule = ui.overlay.rule_item
+        if not rule.isVisible():
+            continue
+        card = rule.mapRectToScene(rule.boundingRect())
+        covered = [o for o in _obstacles(window.scene) if card.intersects(o)]
+        assert not covered, f"moment {k}: the rule card {card} covers {covered}"

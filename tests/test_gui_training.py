@@ -159,8 +159,21 @@ def test_short_run_pause_resume_stop(qtbot, studio):
 
 def test_save_reload_and_continue_training(qtbot, studio, tmp_path):
     window, panel = studio
+    # an ordinary Start, without showing the views first (regression: the activation
+    # view had no graph then, and stayed empty)
+    assert not panel.views.isVisible()
     assert panel.start(fresh=True, max_iterations=5, compare_float16=False)
     assert wait_ended(qtbot, panel) == "stopped"
+    a = panel.views.activations
+    assert a.graph is not None
+    panel.views.show()
+    qtbot.waitExposed(panel.views)
+    panel.views.tabs.setCurrentWidget(a)
+    a.index.setValue(5)
+    qtbot.waitUntil(lambda: a.probabilities is not None and "conv1" in a.images)
+    assert set(a.images) == {"conv1", "relu1", "pool1", "affine1", "relu2", "affine2"}
+    assert a.probabilities.sum() == pytest.approx(1.0) and "predicted" in a.info.text()
+    panel.views.hide()
     path = tmp_path / "trained.json"
     assert window.save_to(str(path))
     saved = window.document.graph.node("conv1").weights["W"].copy()
@@ -238,6 +251,8 @@ def test_settings_views_and_exports(qtbot, studio, tmp_path):
     # probabilities that sum to 1
     a = panel.views.activations
     assert a.graph is None
+    a.refresh()
+    assert "No graph yet" in a.info.text()
     panel.views.show()
     qtbot.waitUntil(lambda: a.graph is not None)
     a.index.setValue(3)

@@ -168,6 +168,8 @@ CONV_CASES = [  # x shape, out_channels, kernel, stride, padding
     ((2, 2, 4, 3), 3, 1, 1, 0),
     ((1, 1, 7, 7), 1, 3, 2, 0),
     ((1, 2, 4, 6), 2, 2, 2, 1),
+    ((2, 1, 8, 7), 2, 3, 2, 0),   # (8 - 3)/2 + 1 = 3.5: rounded down, the last row unused
+    ((1, 2, 6, 9), 2, 3, 2, 1),
 ]
 
 
@@ -241,6 +243,8 @@ POOL_CASES = [  # x shape, kernel, stride, padding
     ((1, 1, 6, 8), 4, 2, 2),
     ((1, 2, 6, 4), 2, 2, 1),
     ((2, 1, 3, 5), 1, 1, 0),
+    ((2, 2, 5, 7), 2, 2, 0),      # stride = kernel with a leftover row and column
+    ((1, 2, 8, 6), 3, 2, 0),      # (8 - 3)/2 + 1 = 3.5 rounded down
 ]
 
 

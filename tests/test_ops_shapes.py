@@ -135,18 +135,32 @@ def test_conv_explains_its_output_size():
     assert pool.explain_shape((None, 8, 9, 5))[1] == "MaxPool2D: OW = (W + 2P - K) / S + 1 = (5 + 2 - 3)/2 + 1 = 3"
 
 
+@pytest.mark.parametrize("type_name, config, shape, expected", [
+    ("Conv2D", {"out_channels": 30, "kernel_size": 5, "stride": 2}, (None, 1, 28, 28), (None, 30, 12, 12)),
+    ("Conv2D", {"out_channels": 2, "kernel_size": 3, "padding": 2, "stride": 3}, (None, 1, 9, 9), (None, 2, 4, 4)),
+    ("MaxPool2D", {}, (None, 30, 7, 7), (None, 30, 3, 3)),
+    ("AvgPool2D", {"kernel_size": 3, "stride": 2}, (4, 2, 8, 6), (4, 2, 3, 2)),
+])
+def test_output_size_rounds_down_like_pytorch(type_name, config, shape, expected):
+    assert make_op(type_name, **config).infer_shape(shape) == expected
+
+
+def test_explanation_spells_out_the_rounding():
+    op = make_op("Conv2D", out_channels=30, kernel_size=5, stride=2)
+    assert op.explain_shape((None, 1, 28, 28))[0] == (
+        "Conv2D: OH = (H + 2P - FH) / S + 1 = (28 + 0 - 5)/2 + 1 = 12 "
+        "(rounded down from 12.5: the last 1 row of the padded input fit no window)")
+    lines = make_op("MaxPool2D", kernel_size=3, stride=3).explain_shape((None, 1, 9, 11))
+    assert lines[0] == "MaxPool2D: OH = (H + 2P - K) / S + 1 = (9 + 0 - 3)/3 + 1 = 3"
+    assert lines[1].endswith("= 3 (rounded down from 3.66667: the last 2 columns of the padded input fit no window)")
+
+
 # -- shape errors ---------------------------------------------------------------------
 SHAPE_ERRORS = [
-    ("Conv2D", {"out_channels": 30, "kernel_size": 5, "stride": 2}, [(None, 1, 28, 28)],
-     ["Conv2D: OH = (H + 2P - FH) / S + 1 = (28 + 0 - 5)/2 + 1 = 12.5", "not a whole number", "S = 2"]),
     ("Conv2D", {"out_channels": 30, "kernel_size": 5}, [(None, 1, 28, 3)],
      ["Conv2D: OW = (W + 2P - FW) / S + 1 = (3 + 0 - 5)/1 + 1 = -1", "< 1", "does not fit"]),
-    ("Conv2D", {"out_channels": 2, "kernel_size": 3, "padding": 2, "stride": 3}, [(None, 1, 9, 9)],
-     ["(9 + 4 - 3)/3 + 1 = 4.33333"]),
     ("Conv2D", {}, [(None, 784)], ["expects images (N, C, H, W)", "(N, 784)"]),
     ("Conv2D", {}, [(None, None, 28, 28)], ["channel count C"]),
-    ("MaxPool2D", {}, [(None, 30, 7, 7)],
-     ["MaxPool2D: OH = (H + 2P - K) / S + 1 = (7 + 0 - 2)/2 + 1 = 3.5", "not a whole number"]),
     ("AvgPool2D", {"kernel_size": 4}, [(None, 3, 2, 8)], ["AvgPool2D: OH", "(2 + 0 - 4)/2 + 1 = 0", "< 1"]),
     ("MaxPool2D", {}, [(None, 10)], ["MaxPool2D: expects images (N, C, H, W)"]),
     ("GlobalAvgPool", {}, [(None, 10, 3)], ["GlobalAvgPool: expects images"]),
@@ -194,7 +208,7 @@ def test_forward_shape_errors_name_the_mismatch():
     with pytest.raises(ShapeError, match="SoftmaxCrossEntropy: for scores x"):
         ce.forward([np.zeros((2, 5)), np.array([0, 1, 2])], {}, True)
     with pytest.raises(ShapeError, match="MaxPool2D: OH"):
-        make_op("MaxPool2D").forward([np.zeros((1, 1, 5, 4))], {}, True)
+        make_op("MaxPool2D", kernel_size=3).forward([np.zeros((1, 1, 2, 4))], {}, True)
 
 
 # -- configuration errors --------------------------------------------------------------

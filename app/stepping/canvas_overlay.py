@@ -20,6 +20,7 @@ from shiboken6 import isValid
 from graph.mosaic import thumbnail
 from graph.replay import DisplayState
 
+from ..canvas.node_item import OVERLAY_H, font
 from ..style import ACTIVE_COLOR, ERROR_COLOR, DONE_COLOR
 from .controller import StepController
 
@@ -85,7 +86,8 @@ class RuleItem(QtWidgets.QGraphicsItem):
         fm = QtGui.QFontMetricsF(self._font)
         lines = text.splitlines() or [""]
         w = max(fm.horizontalAdvance(line) for line in lines) + 16
-        h = fm.lineSpacing() * len(lines) + 10
+        # + descent: the last line's underscores sit below the line spacing at small sizes
+        h = fm.lineSpacing() * len(lines) + fm.descent() + 10
         self._rect = QtCore.QRectF(-w / 2, 0, w, h)
         self.update()
 
@@ -100,7 +102,62 @@ class RuleItem(QtWidgets.QGraphicsItem):
         painter.setFont(self._font)
         painter.setPen(QtGui.QColor("#3b2f00"))
         painter.drawText(self._rect.adjusted(8, 5, -8, -5),
-                         QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop, self.text)
+                         QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop
+                         | QtCore.Qt.TextFlag.TextDontClip, self.text)
+
+
+RULE_GAP = 8.0
+
+
+def node_rect(item) -> QtCore.QRectF:
+    """What a node item shows, in scene coordinates: its box and the value / gradient
+    texts above and below it (tighter than ``sceneBoundingRect``, which reserves room for
+    the widest possible text)."""
+    box = QtCore.QRectF(0.0, 0.0, item.width, item.height)
+    rect = QtCore.QRectF(box)
+    fm = QtGui.QFontMetricsF(font("mono"))
+    for text, y in ((getattr(item, "overlay_above", None), -OVERLAY_H - 2),
+                    (getattr(item, "overlay_below", None), item.height + 2)):
+        if text:
+            w = min(fm.horizontalAdvance(text) + 8, item.width * 2)
+            rect = rect.united(QtCore.QRectF(box.center().x() - w / 2, y, w, OVERLAY_H))
+    return item.mapRectToScene(rect)
+
+
+def _obstacles(scene) -> list[QtCore.QRectF]:
+    """Scene rectangles the rule card must not cover: every node and every edge label."""
+    rects = [node_rect(item) for item in scene.nodes.values() if item.isVisible()]
+    for edge in scene.edges.values():
+        labels = getattr(edge, "_label_rects", None)
+        r = labels() if labels is not None else QtCore.QRectF()
+        if not r.isEmpty():
+            rects.append(edge.mapRectToScene(r))
+    return rects
+
+
+def rule_position(scene, item, card: QtCore.QRectF) -> QtCore.QPointF:
+    """Where the rule card (local bounding rect ``card``) goes for the active node ``item``.
+
+    Tried in turn: below the node (under its gradient text), above it (over its value
+    text), right of it, left of it; the first whose rectangle touches no node and no edge
+    label wins. When all are taken, it goes above everything on the canvas.
+    """
+    box = item.mapRectToScene(QtCore.QRectF(0.0, 0.0, item.width, item.height))
+    w, h = card.width(), card.height()
+    text_room = OVERLAY_H + RULE_GAP
+    candidates = [
+        QtCore.QPointF(box.left(), box.bottom() + text_room),            # below
+        QtCore.QPointF(box.left(), box.top() - text_room - h),           # above
+        QtCore.QPointF(box.right() + 3 * RULE_GAP, box.top()),           # right
+        QtCore.QPointF(box.left() - 3 * RULE_GAP - w, box.top()),        # left
+    ]
+    obstacles = _obstacles(scene)
+    for top_left in candidates:
+        rect = QtCore.QRectF(top_left, card.size()).adjusted(-2, -2, 2, 2)
+        if not any(rect.intersects(o) for o in obstacles):
+            return top_left - card.topLeft()
+    top = min((o.top() for o in obstacles), default=box.top())
+    return QtCore.QPointF(box.left(), top - RULE_GAP - h) - card.topLeft()
 
 
 def gray_pixmap(img: np.ndarray) -> QtGui.QPixmap:
@@ -229,9 +286,7 @@ class CanvasOverlay(QtCore.QObject):
             return
         label = "forward" if state.phase == "forward" else "backward: local gradient"
         self.rule_item.set_text(f"{label} at {state.active}\n{state.rule}")
-        below = item.mapToScene(QtCore.QPointF(0.0, item.height))
-        # left-aligned under the node, below its gradient text
-        self.rule_item.setPos(below.x() - self.rule_item.boundingRect().left(), below.y() + 26)
+        self.rule_item.setPos(rule_position(scene, item, self.rule_item.boundingRect()))
         self.rule_item.show()
 
     # -- pulses ---------------------------------------------------------------------------

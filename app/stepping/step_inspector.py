@@ -303,15 +303,17 @@ class StepInspector(QtWidgets.QDockWidget):
             for n, (ok, worst, text) in summary.items():
                 self.overlay.set_badge(n, ok, f"gradient check: {'passed' if ok else 'FAILED'}\n{text}"
                                        + ("" if ok else f"\n{KINK_NOTE}"))
-        shown = node or self.node
-        if shown in summary:
-            ok, worst, text = summary[shown]
-            self._show_badge(ok, f"{'✓ passed' if ok else '✗ failed'} · max rel. error {worst:.1e}",
-                             text if ok else f"{text}\n{KINK_NOTE}")
-        elif not node:
+        if not node:
+            # "Check all": the summary, whichever node happens to be selected
             bad = [n for n, (ok, _, _) in summary.items() if not ok]
             self._show_badge(not bad, f"{len(summary)} nodes checked, {len(bad)} failed"
-                             + (f": {', '.join(bad)}" if bad else ""))
+                             + (f" ({', '.join(bad)})" if bad else ""),
+                             "\n".join(f"{n}: {'passed' if ok else 'FAILED'} (max rel. error {worst:.1e})"
+                                       for n, (ok, worst, _) in summary.items()))
+        elif node in summary:
+            ok, worst, text = summary[node]
+            self._show_badge(ok, f"{'✓ passed' if ok else '✗ failed'} · max rel. error {worst:.1e}",
+                             text if ok else f"{text}\n{KINK_NOTE}")
         else:
             self._show_badge(True, "nothing to check here (no gradient flows through this node)")
         self.checked = summary

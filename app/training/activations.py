@@ -48,6 +48,11 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+NO_GRAPH = ("No graph yet: open or build a network, then press Start in the Training dock "
+            "to see each layer's output here.")
+NO_DATA = "Load a dataset in the Training dock to pick a sample."
+
+
 class ActivationViewer(QtWidgets.QWidget):
     """Sample picker, per-layer output mosaics and a probability bar chart."""
 
@@ -67,7 +72,7 @@ class ActivationViewer(QtWidgets.QWidget):
         self.index.valueChanged.connect(self.refresh)
         self.random_button = QtWidgets.QPushButton("Random")
         self.random_button.clicked.connect(self._random)
-        self.info = QtWidgets.QLabel("Load a dataset in the Training dock to pick a sample.")
+        self.info = QtWidgets.QLabel(NO_GRAPH)
         self.info.setWordWrap(True)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.index)
@@ -94,6 +99,7 @@ class ActivationViewer(QtWidgets.QWidget):
         self._rng = np.random.default_rng()
         self._items: dict[str, pg.ImageItem] = {}
         self._sample_item = None
+        self._stale = False
 
     # -- inputs --------------------------------------------------------------------
     def set_data(self, splits, scaling: str = "auto") -> None:
@@ -121,6 +127,13 @@ class ActivationViewer(QtWidgets.QWidget):
                 self.graph.node(nid).weights.update({k: np.array(v, dtype=np.float64) for k, v in tensors.items()})
         self.engine = None
         if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True  # redrawn when shown
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
             self.refresh()
 
     def _random(self) -> None:
@@ -159,8 +172,13 @@ class ActivationViewer(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Run the chosen sample through the graph and redraw everything."""
-        if self.splits is None or self.graph is None or not len(self.splits.y_test):
+        if self.graph is None:
+            self.info.setText(NO_GRAPH)
             return
+        if self.splits is None or not len(self.splits.y_test):
+            self.info.setText(NO_DATA)
+            return
+        self._stale = False
         i = int(self.index.value())
         x = self.splits.x_test[i: i + 1]
         y = self.splits.y_test[i: i + 1]

@@ -264,13 +264,16 @@ class TrainingPanel(QtCore.QObject):
             self._views_stale = False
             self.show_graph_weights()
 
-    def show_graph_weights(self) -> None:
+    def show_graph_weights(self, fresh: bool = False) -> None:
         """Filters and activations of the document's current weights (or, for a graph
-        that has none yet, the seeded initial weights a fresh run would start from)."""
+        that has none yet or with ``fresh``, the seeded initial weights a fresh run starts from)."""
         g = self.graph
         if g is None:
             return
         preview = g.copy()
+        if fresh:
+            for nid in preview.nodes():
+                preview.node(nid).weights.clear()
         try:
             if not has_weights(preview):
                 Engine(preview, backend="numpy", dtype="float64", seed=self.settings.seed.value())
@@ -324,7 +327,11 @@ class TrainingPanel(QtCore.QObject):
             self.views.results.histograms.clear()
         self.outcome = ""
         self._stopping = False
-        self._views_stale = False  # from now on the views show this run, until the graph changes
+        # The views show this run from now on, until the graph changes. The activation view
+        # needs the run's graph now: it is fed only weight snapshots while the run goes on
+        # (the worker sends the initial ones right after it starts).
+        self.show_graph_weights(fresh=fresh)
+        self._views_stale = False
         self.set_locked(True)
         self.dock.progress.setRange(0, 0)
         self.dock.progress.setFormat("preparing…")

@@ -178,6 +178,7 @@ class TrainingWorker(QtCore.QObject):
             "before": self._mosaics(), "train_samples": trainer.n_train,
             "conv_shapes": {nid: tuple(w.shape) for nid, w in self._w0.items()},
         })
+        self.weights.emit(self._weights_copy())  # the initial weights, for the activation view
         if run.histograms:
             self.histograms.emit("before training", self._weight_histograms())
         for ev in trainer:

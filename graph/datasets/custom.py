@@ -22,6 +22,7 @@ Image folder
 from __future__ import annotations
 
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def load_npz(path):
         ``(x (N, ...), y (N,) int64, class_names list of str)``.
     """
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        # np.load would guess "pickled data" and suggest allow_pickle, which is never safe here
+        raise DatasetError(f"{path} is not a NumPy .npz archive: save one with "
+                           "numpy.savez(path, x=images, y=labels)")
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
