@@ -3,8 +3,8 @@
 One step = forward (training mode) + backward + SGD update, float32. Prints the median
 and the fastest milliseconds per step over ``--steps`` timed steps for batch 100 and 256,
 and the ratio engine / PyTorch when torch is importable (``torch.set_num_threads(2)``;
-``--torch-threads`` changes it). Engine and PyTorch steps alternate, so load from other
-processes affects both alike. It asserts nothing about time: run it and read the figures.
+``--torch-threads`` changes it). Engine and PyTorch alternate in blocks of a few steps,
+so load from other processes affects both alike. It asserts nothing about time: run it and read the figures.
 
 On a machine shared with other jobs, multi-threaded BLAS collapses when its threads
 are descheduled; compare single-threaded there:

@@ -150,7 +150,10 @@ class Engine:
             # class indices stay integers; integer *data* (uint8 pixels) takes the engine dtype
             arr = self.xp.asarray(arr)
         else:
-            arr = self.xp.asarray(arr, dtype=self.dtype)
+            try:
+                arr = self.xp.asarray(arr, dtype=self.dtype)
+            except (TypeError, ValueError):
+                raise FeedError(f"Input {p.id!r}: cannot use the fed array of dtype {arr.dtype} as numbers") from None
         want = node.params["shape"]
         ok = len(want) == arr.ndim and all(w is None or w == s for w, s in zip(want, arr.shape))
         if not ok:
@@ -160,6 +163,12 @@ class Engine:
     # -- running ---------------------------------------------------------------------
     def forward(self, feeds: dict | None = None, train: bool | None = None) -> None:
         """Compute every node's output. ``feeds`` maps Input ids to arrays."""
+        if feeds:
+            self._ensure_built()
+            stray = [k for k in feeds if k not in self._index or self._index[k].kind != "input"]
+            if stray:
+                raise FeedError(f"cannot feed {', '.join(map(repr, stray))}: not an Input node "
+                                f"(inputs: {', '.join(self.input_ids()) or 'none'})")
         for _ in self._forward_iter(feeds or {}, train, record=False):
             pass
 

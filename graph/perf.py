@@ -40,8 +40,10 @@ def tune_allocator(threshold: int = THRESHOLD_BYTES) -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     value = int(min(threshold, 2**31 - 1))
-    # mallopt returns 1 on success, 0 on error; musl has no mallopt (AttributeError above)
-    ok_mmap = mallopt(M_MMAP_THRESHOLD, value) == 1
-    ok_trim = mallopt(M_TRIM_THRESHOLD, value) == 1
-    _tuned = ok_mmap and ok_trim
+    # mallopt returns 1 on success, 0 on error; musl has no mallopt (AttributeError above).
+    # Older glibc refuses an mmap threshold above 32 MiB: fall back to that, and never set
+    # the trim threshold alone.
+    if mallopt(M_MMAP_THRESHOLD, value) != 1 and mallopt(M_MMAP_THRESHOLD, min(value, 32 << 20)) != 1:
+        return False
+    _tuned = mallopt(M_TRIM_THRESHOLD, value) == 1
     return _tuned
