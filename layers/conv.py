@@ -137,6 +137,7 @@ class Conv2D(Op):
         ParamSpec("padding", "int", 0, "zeros P added on every border", low=0),
         ParamSpec("init", "choice", "he", "initial filters", choices=INIT_CHOICES),
         ParamSpec("std", "float", 0.01, "standard deviation for init=normal", low=0.0),
+        ParamSpec("fill", "float", 0.0, "value of every weight for init=constant"),
         ParamSpec("bias", "bool", True, "add a learnable bias per filter"),
     )
     rule = ("∂L/∂W = ∂L/∂out · im2col(x)ᵀ,  ∂L/∂x = col2im(Wᵀ · ∂L/∂out),  "
@@ -172,7 +173,8 @@ class Conv2D(Op):
     def init_params(self, shapes, rng):
         sizes = dict(shapes) if isinstance(shapes, dict) else self.param_shapes(*shapes)
         fn, c, fh, fw = sizes["W"]
-        out = {"W": initialize(self.config["init"], (fn, c, fh, fw), c * fh * fw, rng, std=self.config["std"])}
+        out = {"W": initialize(self.config["init"], (fn, c, fh, fw), c * fh * fw, rng, std=self.config["std"],
+                               fill=self.config["fill"])}
         if self.config["bias"]:
             out["b"] = np.zeros((fn,))
         return out

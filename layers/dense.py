@@ -42,6 +42,7 @@ class Affine(Op):
         ParamSpec("out_features", "int", 10, "number of output units M", low=1),
         ParamSpec("init", "choice", "he", "initial weights", choices=INIT_CHOICES),
         ParamSpec("std", "float", 0.01, "standard deviation for init=normal", low=0.0),
+        ParamSpec("fill", "float", 0.0, "value of every weight for init=constant"),
         ParamSpec("bias", "bool", True, "add a learnable bias b"),
     )
     rule = "∂L/∂x = ∂L/∂out · Wᵀ,  ∂L/∂W = xᵀ · ∂L/∂out,  ∂L/∂b = Σ_N ∂L/∂out"
@@ -64,7 +65,8 @@ class Affine(Op):
     def init_params(self, shapes, rng):
         sizes = _input_shapes(self, shapes)
         d, m = sizes["W"]
-        out = {"W": initialize(self.config["init"], (d, m), d, rng, std=self.config["std"])}
+        out = {"W": initialize(self.config["init"], (d, m), d, rng, std=self.config["std"],
+                               fill=self.config["fill"])}
         if self.config["bias"]:
             out["b"] = np.zeros((m,))
         return out

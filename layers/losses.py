@@ -79,6 +79,9 @@ class SoftmaxCrossEntropy(_Loss):
                 f"SoftmaxCrossEntropy: for scores x {fmt_shape(x.shape)} the target t must be labels "
                 f"{fmt_shape(x.shape[:-1])} or one-hot {fmt_shape(x.shape)}; got t {fmt_shape(t.shape)}"
             )
+        if t.dtype.kind == "f" and n and not bool((t == xp.floor(t)).all()):
+            raise ShapeError("SoftmaxCrossEntropy: labels t must be whole class indices "
+                             f"0..{k - 1}; got fractional values such as {float(t.reshape(-1)[0])}")
         labels = t.reshape(-1).astype(np.intp)
         if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
             raise ShapeError(

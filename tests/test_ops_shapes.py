@@ -246,7 +246,7 @@ def test_param_errors(type_name, config, fragment):
 
 def test_defaults_follow_the_book():
     assert make_op("Conv2D").config == {"out_channels": 30, "kernel_size": 5, "stride": 1, "padding": 0,
-                                        "init": "he", "std": 0.01, "bias": True}
+                                        "init": "he", "std": 0.01, "fill": 0.0, "bias": True}
     assert make_op("MaxPool2D").config == {"kernel_size": 2, "stride": 2, "padding": 0}
     assert make_op("LeakyReLU").config == {"alpha": 0.01}
     assert make_op("Dropout").config == {"ratio": 0.5}
@@ -418,3 +418,20 @@ def test_integer_targets_keep_the_prediction_dtype(type_name):
     out, cache = op.forward([x, t], {}, True)
     (dx, _), _ = op.backward(np.ones((), np.float32), cache)
     assert out.dtype == np.float32 and dx.dtype == np.float32
+
+
+@pytest.mark.parametrize("type_name,shape", [("Affine", (None, 4)), ("Conv2D", (None, 1, 6, 6))])
+def test_constant_init_uses_fill(type_name, shape):
+    op = make_op(type_name, init="constant", fill=0.5, **({"out_channels": 2, "kernel_size": 3}
+                                                          if type_name == "Conv2D" else {"out_features": 3}))
+    params = op.init_params([shape], np.random.default_rng(0))
+    assert np.all(params["W"] == 0.5)
+
+
+def test_fractional_labels_are_refused():
+    op = make_op("SoftmaxCrossEntropy")
+    x = np.zeros((2, 3))
+    with pytest.raises(ShapeError, match="whole class indices"):
+        op.forward([x, np.array([0.5, 2.0])], {}, False)
+    out, _ = op.forward([x, np.array([0.0, 2.0])], {}, False)
+    assert np.isclose(float(out), np.log(3))
