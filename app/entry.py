@@ -8,8 +8,44 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
 HEADLESS = ("run", "gradcheck", "templates", "train", "download")
+# editor options that take a value (the value is not a file or template name)
+_GUI_VALUE_OPTIONS = ("--screenshot", "--size", "--steps", "--select")
+
+
+def _gui_target(argv: list[str]) -> str | None:
+    """The file or template the editor would open (the first word, after an optional ``open``)."""
+    words, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GUI_VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    if words and words[0] == "open":
+        words = words[1:]
+    return words[0] if words else None
+
+
+def unknown_word(argv: list[str]) -> str | None:
+    """A bare word that is neither a subcommand, an existing file, a file name nor a template.
+
+    Mirrors how the editor reads its argument: a path that exists, ends in ``.json`` or has
+    a folder in it is a file (a missing one is reported in the window); anything else must be
+    a template name.
+    """
+    target = _gui_target(argv)
+    if target is None:
+        return None
+    path = Path(target)
+    if path.exists() or path.suffix.lower() == ".json" or "/" in target or "\\" in target:
+        return None
+    from graph import templates  # noqa: PLC0415 - Qt-free
+
+    return None if target in templates.names() else target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         from graph.cli import main as cli_main  # noqa: PLC0415 - keeps GUI start-up free of CLI imports
 
         return cli_main(argv)
+    word = unknown_word(argv)
+    if word is not None:
+        from graph import templates  # noqa: PLC0415
+
+        print(f"backprop-studio: error: unknown command or file {word!r} (commands: "
+              f"{', '.join((*HEADLESS, 'open'))}; templates: {', '.join(templates.names())})", file=sys.stderr)
+        return 2
     try:
         # Qt is imported only when the editor opens
         gui_main = importlib.import_module("app.gui_main")

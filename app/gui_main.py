@@ -133,7 +133,7 @@ def run(argv: list[str]) -> int:
         window.recovery.discard()
         window.hide()
         window.deleteLater()
-        return 0 if ok else 1
+        return 0 if ok else 2
 
     def start() -> None:
         restored = False if opts.no_recovery else window.offer_recovery()

@@ -50,5 +50,5 @@ def test_command_line_open_file_and_errors(studio_home, tmp_path, repo_root):
     bad.write_text("{not json")
     proc = subprocess.run([sys.executable, "-m", "app", "open", str(bad), "--screenshot", str(shot)],
                           cwd=repo_root, env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "not valid JSON" in proc.stderr

@@ -60,6 +60,42 @@ def fmt_seconds(s: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+# "higher than at the start" beyond batch-to-batch noise: end > FACTOR x start + MARGIN
+# (a diverging loss grows by orders of magnitude)
+DIVERGE_FACTOR, DIVERGE_MARGIN = 1.2, 0.1
+
+
+def divergence(losses, epochs: list, num_classes: int, nonfinite: bool = False) -> tuple[float, float] | None:
+    """``(start, end)`` training losses when a run diverged, else ``None``.
+
+    ``losses`` are the iteration losses in order, ``epochs`` the epoch rows (``train_loss``,
+    ``train_acc``) received so far, ``nonfinite`` whether the run stopped on NaN/Inf. The
+    start is the first iteration's loss (computed before any update); the end the last epoch's
+    training loss (before a full epoch: the mean of the last three iterations, from ten
+    iterations on). Diverged: NaN/Inf, an end above the start (by more than noise:
+    :data:`DIVERGE_FACTOR` and :data:`DIVERGE_MARGIN`), or accuracy at chance level while the loss exploded (its
+    peak more than 3x the start).
+    """
+    seen = [float(x) for x in losses if np.isfinite(x)]
+    if not seen:
+        return None
+    start = seen[0]
+    if nonfinite:
+        return start, float("nan")
+    if epochs:
+        end, acc = float(epochs[-1]["train_loss"]), epochs[-1].get("train_acc")
+    elif len(seen) >= 10:
+        end, acc = float(np.mean(seen[-3:])), None
+    else:
+        return None
+    if not np.isfinite(end) or end > DIVERGE_FACTOR * start + DIVERGE_MARGIN:
+        return start, end
+    chance = 1.0 / max(int(num_classes), 1)
+    if acc is not None and float(acc) <= 1.5 * chance and max(seen) > 3 * start:
+        return start, end
+    return None
+
+
 def has_weights(graph) -> bool:
     return any(graph.node(n).weights for n in graph.nodes() if graph.node(n).op.learnable)
 
@@ -142,7 +178,23 @@ class TrainingViewsDock(QtWidgets.QDockWidget):
             tabs.addTab(self._results, "Results")
             self._tabs = tabs
             self.setWidget(tabs)
+            QtCore.QTimer.singleShot(0, self, self._claim_height)
         return self._tabs
+
+    MIN_SHARE = 0.4  # of the window's height: the confusion matrix and gallery stay legible
+
+    def _claim_height(self) -> None:
+        """Once, when first built: grow the dock to :attr:`MIN_SHARE` of the window's
+        height (a bottom dock shares its row with the log, which left it ~200 px)."""
+        window = self.parentWidget()
+        if not isinstance(window, QtWidgets.QMainWindow) or self.isFloating() or not self.isVisible():
+            return
+        area = window.dockWidgetArea(self)
+        if area not in (QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, QtCore.Qt.DockWidgetArea.TopDockWidgetArea):
+            return
+        want = int(window.height() * self.MIN_SHARE)
+        if self.height() < want:
+            window.resizeDocks([self], [want], QtCore.Qt.Orientation.Vertical)
 
     @property
     def built(self) -> bool:
@@ -195,6 +247,9 @@ class TrainingPanel(QtCore.QObject):
         self._started_info: dict = {}
         self._stopping = False
         self._views_stale = True
+        self._losses: list[float] = []
+        self._epochs: list[dict] = []
+        self._nonfinite = False
         views.visibilityChanged.connect(lambda visible: visible and self.refresh_views())
         self._redraw = QtCore.QTimer(self)
         self._redraw.setInterval(250)  # 4 redraws a second look live and keep the GUI thread free
@@ -242,7 +297,7 @@ class TrainingPanel(QtCore.QObject):
         if self.settings.splits is None:
             combo = self.settings.dataset
             spec = combo.currentData() or combo.currentText()
-            return self.settings.load(spec if spec and spec != OPEN_CUSTOM else DEFAULT_DATASET)
+            return self.settings.load(spec if spec and spec not in OPEN_CUSTOM else DEFAULT_DATASET)
         return True
 
     def graph_changed(self) -> None:
@@ -319,6 +374,7 @@ class TrainingPanel(QtCore.QObject):
         w.weights.connect(self.views.activations.set_weights)
         w.histograms.connect(self.views.results.histograms.add_snapshot)
         w.stopped.connect(self._on_stopped)
+        w.held.connect(self._on_held)
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
         self.run.ended.connect(self._on_ended)
@@ -327,6 +383,9 @@ class TrainingPanel(QtCore.QObject):
             self.views.results.histograms.clear()
         self.outcome = ""
         self._stopping = False
+        self._losses: list[float] = []
+        self._epochs: list[dict] = []
+        self._nonfinite = False
         # The views show this run from now on, until the graph changes. The activation view
         # needs the run's graph now: it is fed only weight snapshots while the run goes on
         # (the worker sends the initial ones right after it starts).
@@ -392,6 +451,7 @@ class TrainingPanel(QtCore.QObject):
 
     def _on_progress(self, p: dict) -> None:
         self.views.curves.add_iterations(p["iterations"], p["losses"], p["lrs"])
+        self._losses.extend(np.asarray(p["losses"], dtype=np.float64).tolist())
         self.progressed.emit(p)
         info = self._started_info
         paused = " (paused)" if self.run is not None and self.run.paused else ""
@@ -403,6 +463,7 @@ class TrainingPanel(QtCore.QObject):
                          f"ETA {fmt_seconds(p['eta_s'])}")
 
     def _on_epoch(self, e: dict) -> None:
+        self._epochs.append(e)
         self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"])
         self.views.curves.redraw()
         val = "" if e["val_acc"] is None else f", val acc {e['val_acc']:.2%}"
@@ -413,8 +474,14 @@ class TrainingPanel(QtCore.QObject):
     def _on_filters(self, mosaics: dict, change: dict, when: str) -> None:
         self.views.filters.set_now(mosaics, when, change)
 
+    def _on_held(self, iteration: int) -> None:
+        if self.run is not None and self.run.paused and not self._stopping:
+            self._status(f"Paused after iteration {iteration}, no batch running. "
+                         "Resume to go on, Stop to end the run.")
+
     def _on_stopped(self, reason: str, kind: str) -> None:
         self.outcome = "stopped"
+        self._nonfinite = self._nonfinite or kind == "nonfinite"
         self._log(reason, "error" if kind == "nonfinite" else "warning")
         self._status(f"{reason}. Evaluating…")
 
@@ -440,6 +507,17 @@ class TrainingPanel(QtCore.QObject):
         msg = (f"training finished: test accuracy {acc:.2%}" if acc is not None else "training finished")
         if result.get("stopped_reason"):
             msg += f" ({result['stopped_reason']})"
+        splits = self.settings.splits
+        diverged = divergence(self._losses, self._epochs, splits.num_classes if splits is not None else 10,
+                              self._nonfinite)
+        if diverged is not None:
+            warning = (f"training diverged: loss went from {diverged[0]:.4g} to {diverged[1]:.4g} "
+                       "— lower the learning rate")
+            self._log(warning, "warning")
+            self._log(msg, "warning")
+            self._status(f"<span style='color:#b26a00'><b>{warning[0].upper() + warning[1:]}.</b></span> "
+                         f"{msg[0].upper() + msg[1:]}. The weights are in the graph (Undo reverts them).")
+            return
         self._log(msg, "success")
         self._status(msg[0].upper() + msg[1:] + ". The trained weights are in the graph (Undo reverts them).")
 

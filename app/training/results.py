@@ -11,8 +11,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from graph.mosaic import tile
-
 from .filters import make_image_item
 
 GALLERY_MAX = 60
@@ -26,9 +24,18 @@ class TextLabels(pg.GraphicsObject):
     visible hitch on the GUI thread at the end of a run; one item painting them all does not.
     """
 
-    def __init__(self, point_size: int = 8, cell: float | None = None) -> None:
+    MIN_PX, MAX_PX = 6, 14
+
+    def __init__(self, point_size: int = 8, cell: float | None = None, band: float | None = None) -> None:
         super().__init__()
-        self.cell = cell  # data units per cell: the font shrinks to fit small cells
+        # ``cell``: data units of width each text may take; ``band``: of height. The font
+        # then scales with the view so the longest text fits its cell; when even the
+        # smallest readable size does not fit, the texts are left out instead of running
+        # into each other.
+        self.cell = cell
+        self.band = band
+        self.max_chars = 1
+        self.font_px = 0
         self.labels: list[tuple[float, float, str, QtGui.QColor]] = []
         self.anchor_y = 0.5
         self.font = QtGui.QFont()
@@ -41,6 +48,7 @@ class TextLabels(pg.GraphicsObject):
         self.labels = [(float(x), float(y), str(t), QtGui.QColor(*c) if isinstance(c, tuple) else QtGui.QColor(c))
                        for x, y, t, c in labels]
         self.anchor_y = anchor_y
+        self.max_chars = max((len(lab[2]) for lab in self.labels), default=1)
         if self.labels:
             xs = [lab[0] for lab in self.labels]
             ys = [lab[1] for lab in self.labels]
@@ -60,9 +68,12 @@ class TextLabels(pg.GraphicsObject):
         painter.resetTransform()
         font = QtGui.QFont(self.font)
         if self.cell:
-            span = tr.map(QtCore.QPointF(self.cell, 0)) - tr.map(QtCore.QPointF(0, 0))
-            cell_px = (span.x() ** 2 + span.y() ** 2) ** 0.5
-            font.setPixelSize(int(max(6, min(14, cell_px * 0.36))))
+            px = self.fit_px(tr)
+            self.font_px = px
+            if px < self.MIN_PX:
+                painter.restore()
+                return
+            font.setPixelSize(px)
         painter.setFont(font)
         metrics = QtGui.QFontMetricsF(font)
         h = metrics.height()
@@ -74,6 +85,20 @@ class TextLabels(pg.GraphicsObject):
         painter.restore()
 
 
+    def fit_px(self, tr: QtGui.QTransform) -> int:
+        """The font pixel size at which the longest text fits its cell under ``tr``."""
+        def length(dx, dy):
+            v = tr.map(QtCore.QPointF(dx, dy)) - tr.map(QtCore.QPointF(0, 0))
+            return (v.x() ** 2 + v.y() ** 2) ** 0.5
+
+        cell_px = length(self.cell, 0)
+        # a digit or letter is about 0.62 em wide in the default sans font
+        px = cell_px * 0.9 / (0.62 * max(self.max_chars, 1))
+        if self.band:
+            px = min(px, length(0, self.band) * 0.8)
+        return int(min(px, self.MAX_PX))
+
+
 class ConfusionMatrixView(pg.GraphicsLayoutWidget):
     """A heatmap of counts (rows: true class, columns: predicted) with the count in each cell."""
 
@@ -82,8 +107,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.setBackground("w")
         self.plot = self.addPlot()
         self.plot.setTitle("Confusion matrix (test set)", size="9pt")
-        self.plot.setLabel("left", "true class")
-        self.plot.setLabel("bottom", "predicted class")
+        # the axis titles would take a fifth of a small dock: the title says it instead
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
         self.plot.setMouseEnabled(False, False)
@@ -91,7 +115,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(pg.colormap.get("CET-L18").getLookupTable(nPts=256))
         self.plot.addItem(self.image)
-        self.counts = TextLabels(cell=1.0)
+        self.counts = TextLabels(cell=1.0, band=1.0)
         self.plot.addItem(self.counts)
         self.matrix: np.ndarray | None = None
 
@@ -111,23 +135,46 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         ticks = [[(i, names[i] if i < len(names) else str(i)) for i in range(k)]]
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.getAxis("left").setTicks(ticks)
-        self.plot.setRange(xRange=(-0.5, k - 0.5), yRange=(-0.5, k - 0.5), padding=0.02)
+        self._fit()
         acc = np.trace(cm) / max(cm.sum(), 1)
-        self.plot.setTitle(f"Confusion matrix: {cm.sum()} test samples, {acc:.1%} right", size="9pt")
+        # short: a long title widens the plot past a narrow widget and clips the matrix
+        self.plot.setTitle(f"true ↓ predicted → · {acc:.1%} right", size="8pt")
+        self.setToolTip(f"Confusion matrix of {cm.sum()} test samples: rows are the true class, columns "
+                        f"the predicted class; {acc:.1%} on the diagonal (right)")
+
+
+    def _fit(self) -> None:
+        if self.matrix is not None:
+            k = self.matrix.shape[0]
+            self.plot.setRange(xRange=(-0.5, k - 0.5), yRange=(-0.5, k - 0.5), padding=0.02)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        # with the aspect locked, a range set while the widget was small stays off-centre
+        if getattr(self, "matrix", None) is not None:
+            QtCore.QTimer.singleShot(0, self, self._fit)
 
 
 class MisclassifiedGallery(pg.GraphicsLayoutWidget):
-    """Wrong test samples as one mosaic, "true → predicted" above each tile."""
+    """Wrong test samples as one mosaic, "true → predicted" above each tile.
+
+    The number of columns follows the widget's shape (the one that shows the tiles
+    largest), and the captions scale with the tiles; the mosaic is laid out again when
+    a resize changes the best column count.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("w")
         self.vb = self.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.vb.setMouseEnabled(False, False)
         self.image = make_image_item()
         self.vb.addItem(self.image)
         self.captions = TextLabels(7)
         self.vb.addItem(self.captions)
         self.count = 0
+        self.cols = 0
+        self._samples = None
 
     def set_samples(self, images, true, pred, class_names=None) -> None:
         """``images`` (M, H, W) or (M, C, H, W) of wrong samples with their labels."""
@@ -136,27 +183,81 @@ class MisclassifiedGallery(pg.GraphicsLayoutWidget):
             imgs = imgs[:, 0]
         self.count = len(imgs)
         if imgs.ndim != 3 or not len(imgs):
+            self._samples = None
+            self.cols = 0
             self.image.clear()
             self.captions.set_labels([])
             return
-        h, w = imgs.shape[1:]
-        label_gap = max(h // 2, 6)
-        gap = label_gap
-        mosaic = tile(imgs.astype(np.float64), normalize=True, gap=gap, ncols=min(GALLERY_COLS, len(imgs)))
-        # book style: dark strokes on white
-        mosaic = 1.0 - mosaic
-        top = np.full((label_gap, mosaic.shape[1]), np.nan)
-        self.image.setImage(np.vstack([top, mosaic]), autoLevels=False, levels=(0.0, 1.0))
         names = list(class_names or [])
-        cols = min(GALLERY_COLS, len(imgs))
-        labels = []
-        for i in range(len(imgs)):
+
+        def name(k):
+            k = int(k)
+            return names[k] if k < len(names) else str(k)
+
+        texts = [f"{name(t)}→{name(p)}" for t, p in zip(true, pred)]
+        self._samples = (imgs.astype(np.float64), texts)
+        self.cols = 0
+        self._layout()
+
+    def _pitch(self):
+        imgs, texts = self._samples
+        h, w = imgs.shape[1:]
+        chars = max(len(t) for t in texts)
+        # each tile is at least as wide as its caption at the tile's text height
+        gap_x = max(w // 7, 2, int(np.ceil(0.62 * chars * 0.45 * h)) - w)
+        band = max(int(h * 0.55), 6)
+        return w, h, gap_x, band
+
+    def best_cols(self, width: float | None = None, height: float | None = None) -> int:
+        """The column count that shows the tiles largest in ``width`` × ``height`` pixels."""
+        if self._samples is None:
+            return 0
+        n = len(self._samples[0])
+        rect = self.vb.geometry() if width is None else None
+        width = width if width is not None else max(rect.width(), 1.0)
+        height = height if height is not None else max(rect.height(), 1.0)
+        w, h, gap_x, band = self._pitch()
+        best, best_scale = 1, 0.0
+        for cols in range(1, min(n, GALLERY_COLS * 2) + 1):
+            rows = -(-n // cols)
+            scale = min(width / (cols * (w + gap_x)), height / (rows * (h + band)))
+            if scale > best_scale * 1.001:
+                best, best_scale = cols, scale
+        return best
+
+    def _layout(self) -> None:
+        imgs, texts = self._samples
+        cols = self.best_cols()
+        if cols == self.cols:
+            return
+        self.cols = cols
+        n, h, w = imgs.shape
+        _, _, gap_x, band = self._pitch()
+        rows = -(-n // cols)
+        mosaic = np.full((rows * (h + band), cols * (w + gap_x)), np.nan)
+        for i, img in enumerate(imgs):
             r, c = divmod(i, cols)
-            tn = names[int(true[i])] if int(true[i]) < len(names) else str(int(true[i]))
-            pn = names[int(pred[i])] if int(pred[i]) < len(names) else str(int(pred[i]))
-            labels.append((c * (w + gap) + w / 2, label_gap + r * (h + gap) - 1, f"{tn}→{pn}", (200, 30, 30)))
+            lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
+            norm = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+            y, x = r * (h + band) + band, c * (w + gap_x) + gap_x // 2
+            mosaic[y:y + h, x:x + w] = 1.0 - norm  # book style: dark strokes on white
+        self.image.setImage(mosaic, autoLevels=False, levels=(0.0, 1.0))
+        self.captions.cell = w + gap_x
+        self.captions.band = band
+        labels = [((i % cols) * (w + gap_x) + (w + gap_x) / 2, (i // cols) * (h + band) + band - 1, t,
+                   (200, 30, 30)) for i, t in enumerate(texts)]
         self.captions.set_labels(labels, anchor_y=1.0)
-        self.vb.autoRange(padding=0.02)
+        self.vb.autoRange(padding=0.01)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if getattr(self, "_samples", None) is not None:  # pyqtgraph resizes during __init__
+            QtCore.QTimer.singleShot(0, self, self._relayout)
+
+    def _relayout(self) -> None:
+        if self._samples is not None:
+            self._layout()
+            self.vb.autoRange(padding=0.01)
 
 
 class HistogramView(QtWidgets.QWidget):
@@ -259,15 +360,16 @@ class ResultsView(QtWidgets.QWidget):
         top.addWidget(gallery_box)
         top.setStretchFactor(0, 2)
         top.setStretchFactor(1, 3)
-        vert = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        vert.addWidget(top)
-        vert.addWidget(self.histograms)
-        vert.setStretchFactor(0, 3)
-        vert.setStretchFactor(1, 2)
+        # the histograms get their own page: stacked under the matrix and the gallery they
+        # left each about 60 px of height in the default window
+        self.pages = QtWidgets.QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(top, "Confusion && mistakes")
+        self.pages.addTab(self.histograms, "Histograms")
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.summary)
-        lay.addWidget(vert, 1)
+        lay.addWidget(self.pages, 1)
 
     def show_result(self, result: dict, splits=None) -> None:
         """Fill the views from a run's result (see :mod:`app.training.worker`)."""

@@ -6,9 +6,11 @@ toy sets) and the learning-rate curve update as the fields change.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from graph.backend import cupy_status
 from graph.datasets import TOY_NAMES, DatasetError, load_dataset
@@ -19,10 +21,13 @@ from graph.schedules import ScheduleError, make_schedule
 from .curves import cosmetic_pen
 from .filters import make_image_item
 
-OPEN_CUSTOM = "Open .npz / image folder…"
+OPEN_NPZ = "Open .npz…"
+OPEN_FOLDER = "Open image folder…"
+OPEN_CUSTOM = (OPEN_NPZ, OPEN_FOLDER)   # the combo entries that open a file dialog
 BUILTIN_DATASETS = ("mnist-10k",) + tuple(TOY_NAMES)
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov (NAG)", "adagrad": "AdaGrad",
                     "rmsprop": "RMSprop", "adadelta": "Adadelta", "adam": "Adam"}
+LR_MIN, LR_MAX = 1e-8, 1e6
 # schedule -> [(option, label, default, minimum, maximum, decimals)]
 SCHEDULE_OPTIONS = {
     "constant": [],
@@ -30,7 +35,7 @@ SCHEDULE_OPTIONS = {
     "exponential": [("gamma", "factor per epoch", 0.9, 0.01, 1.0, 3)],
     "power": [("power", "power", 1.0, 0.0, 10.0, 2)],
     "plateau": [("factor", "factor", 0.5, 0.01, 0.99, 2), ("patience", "patience (epochs)", 2, 1, 100, 0)],
-    "onecycle": [("max_lr", "max lr", 0.01, 1e-6, 10.0, 6)],
+    "onecycle": [("max_lr", "max lr", 0.01, LR_MIN, LR_MAX, 6)],
 }
 PREVIEW_COUNT = 40
 
@@ -48,6 +53,82 @@ def _spin(value, low, high, decimals=0, step=None):
         w.setSingleStep(step or 10 ** -min(decimals, 3))
     w.setKeyboardTracking(False)
     return w
+
+
+class LrSpinBox(QtWidgets.QDoubleSpinBox):
+    """A learning-rate field from 1e-8 to 1e6: takes ``0.001``, ``1e-3`` or ``1e6``; the
+    arrows and wheel step through 1, 2, 5, 10, 20... (a log scale); a value that is
+    refused is explained through :attr:`refused` instead of being dropped silently."""
+
+    refused = QtCore.Signal(str)
+
+    def __init__(self, value: float, low: float = LR_MIN, high: float = LR_MAX, what: str = "learning rate") -> None:
+        super().__init__()
+        self.what = what
+        self.setDecimals(12)  # the box rounds to this; textFromValue shows significant digits
+        self.setRange(low, high)
+        self.setValue(value)
+        self.setKeyboardTracking(False)
+        self.setToolTip(f"{what}: {low:g} to {high:g}; type e.g. 0.001 or 1e-3")
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def _problem(self, text: str) -> str | None:
+        t = text.strip()
+        try:
+            v = float(t)
+        except ValueError:
+            return f"{t!r} is not a number (type e.g. 0.001 or 1e-3)"
+        if v != v or v in (float("inf"), float("-inf")):
+            return f"the {self.what} must be a finite number"
+        if v < self.minimum():
+            return f"{v:g} is below the smallest {self.what} {self.minimum():g}"
+        if v > self.maximum():
+            return f"{v:g} is above the largest {self.what} {self.maximum():g}"
+        return None
+
+    def validate(self, text: str, pos: int):
+        if self._problem(text) is None:
+            return QtGui.QValidator.State.Acceptable, text, pos
+        # anything else may still become a number ("1e", "-"): keep it while typing and
+        # explain on Enter / focus-out (fixup) why it was not taken
+        return QtGui.QValidator.State.Intermediate, text, pos
+
+    def fixup(self, text: str) -> str:
+        problem = self._problem(text)
+        if problem and text.strip():
+            self.refused.emit(f"{self.what} not changed: {problem}; it stays {self.value():g}")
+        return text
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        v = self.value()
+        k = _grid_index(v)
+        if steps < 0 and abs(_grid_value(k) - v) > 1e-9 * v:
+            k += 1  # between two grid values: one step down lands on the lower one
+        k += steps
+        self.setValue(min(max(_grid_value(k), self.minimum()), self.maximum()))
+        self.selectAll()
+
+
+def _grid_value(k: int) -> float:
+    return (1.0, 2.0, 5.0)[k % 3] * 10.0 ** (k // 3)
+
+
+def _grid_index(v: float) -> int:
+    """The largest k with ``_grid_value(k) <= v`` (the 1-2-5 sequence)."""
+    k = 3 * math.floor(math.log10(max(v, 1e-300)) + 1e-12)
+    while _grid_value(k + 1) <= v * (1 + 1e-9):
+        k += 1
+    while _grid_value(k) > v * (1 + 1e-9):
+        k -= 1
+    return k
 
 
 def schedule_spec(name: str, options: dict, iterations_per_epoch: int) -> dict | None:
@@ -92,7 +173,12 @@ class TrainingSettings(QtWidgets.QWidget):
         self.dataset = QtWidgets.QComboBox()
         self.dataset.addItems(list(BUILTIN_DATASETS))
         self.dataset.insertSeparator(self.dataset.count())
-        self.dataset.addItem(OPEN_CUSTOM)
+        self.dataset.addItem(OPEN_NPZ)
+        self.dataset.setItemData(self.dataset.count() - 1, "A NumPy archive with arrays x and y",
+                                 QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.dataset.addItem(OPEN_FOLDER)
+        self.dataset.setItemData(self.dataset.count() - 1, "A folder with one subfolder of images per class",
+                                 QtCore.Qt.ItemDataRole.ToolTipRole)
         self.dataset.setToolTip("mnist-10k: the 10,000 MNIST test images shipped with the app, "
                                 "split 8000 / 1000 / 1000. Toy sets are 2-D points as in TensorFlow Playground.")
         self.dataset.activated.connect(self._dataset_activated)
@@ -122,8 +208,14 @@ class TrainingSettings(QtWidgets.QWidget):
             self.optimizer.addItem(OPTIMIZER_LABELS.get(key, key), key)
         self.optimizer.setCurrentIndex(self.optimizer.findData("adam"))
         self.optimizer.currentIndexChanged.connect(self._optimizer_changed)
-        self.lr = _spin(0.001, 1e-6, 10.0, 6, 0.0005)
+        self.lr = LrSpinBox(0.001)
         self.lr.valueChanged.connect(self._schedule_changed)
+        self.lr.valueChanged.connect(lambda *_: self.lr_note.hide())
+        self.lr_note = QtWidgets.QLabel()
+        self.lr_note.setWordWrap(True)
+        self.lr_note.setStyleSheet("color: #c62828;")
+        self.lr_note.hide()
+        self.lr.refused.connect(self._lr_refused)
         self.hyper_box = QtWidgets.QWidget()
         self.hyper_form = QtWidgets.QFormLayout(self.hyper_box)
         self.hyper_form.setContentsMargins(12, 0, 0, 0)
@@ -136,6 +228,7 @@ class TrainingSettings(QtWidgets.QWidget):
         form.addRow("Epochs", self.epochs)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.lr)
+        form.addRow(self.lr_note)
         form.addRow(self.hyper_box)
         form.addRow("Weight decay", self.weight_decay)
         return box
@@ -239,6 +332,11 @@ class TrainingSettings(QtWidgets.QWidget):
         self.lr.blockSignals(False)
         self._schedule_changed()
 
+    def _lr_refused(self, why: str) -> None:
+        self.lr_note.setText(why)
+        self.lr_note.show()
+        self.message.emit(why, "warning")
+
     def _schedule_changed(self, *_args) -> None:
         name = self.schedule.currentText()
         wanted = [o[0] for o in SCHEDULE_OPTIONS[name]]
@@ -247,7 +345,11 @@ class TrainingSettings(QtWidgets.QWidget):
                 self.schedule_form.removeRow(0)
             self.schedule_fields = {}
             for key, label, default, low, high, dec in SCHEDULE_OPTIONS[name]:
-                field = _spin(default, low, high, dec)
+                if key == "max_lr":
+                    field = LrSpinBox(default, what="max lr")
+                    field.refused.connect(self._lr_refused)
+                else:
+                    field = _spin(default, low, high, dec)
                 field.valueChanged.connect(self._schedule_changed)
                 self.schedule_form.addRow(label, field)
                 self.schedule_fields[key] = field
@@ -281,16 +383,28 @@ class TrainingSettings(QtWidgets.QWidget):
     # -- dataset ---------------------------------------------------------------------
     def _dataset_activated(self, index: int) -> None:
         text = self.dataset.itemText(index)
-        if text == OPEN_CUSTOM:
-            self.ask_custom_dataset()
+        if text in OPEN_CUSTOM:
+            self.ask_custom_dataset("folder" if text == OPEN_FOLDER else "npz")
             return
         self.load(self.dataset.itemData(index) or text)
 
-    def ask_custom_dataset(self) -> None:
-        dialog = QtWidgets.QFileDialog(self, "Open a dataset: an .npz with x and y, or a folder with "
-                                             "one subfolder of images per class")
-        dialog.setFileMode(QtWidgets.QFileDialog.FileMode.AnyFile)
-        dialog.setNameFilter("NumPy archive (*.npz);;Any folder (*)")
+    def custom_dataset_dialog(self, kind: str = "npz") -> QtWidgets.QFileDialog:
+        """The file dialog for ``kind`` ``"npz"`` (an existing .npz file) or ``"folder"``
+        (a directory with one subfolder of images per class)."""
+        if kind == "folder":
+            dialog = QtWidgets.QFileDialog(self, "Open an image folder (one subfolder of images per class)")
+            dialog.setFileMode(QtWidgets.QFileDialog.FileMode.Directory)
+            dialog.setOption(QtWidgets.QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog = QtWidgets.QFileDialog(self, "Open a dataset: an .npz with arrays x and y")
+            dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
+            dialog.setNameFilter("NumPy archive (*.npz)")
+        dialog.setAcceptMode(QtWidgets.QFileDialog.AcceptMode.AcceptOpen)
+        return dialog
+
+    def ask_custom_dataset(self, kind: str = "npz") -> None:
+        """Ask for an .npz file (``kind="npz"``) or an image folder (``"folder"``) and load it."""
+        dialog = self.custom_dataset_dialog(kind)
         path = dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else ""
         if path:
             self.load(path)
@@ -318,7 +432,7 @@ class TrainingSettings(QtWidgets.QWidget):
         self._cache[spec] = splits
         if self.dataset.findData(spec) < 0 and spec not in BUILTIN_DATASETS:
             label = spec if len(spec) < 40 else "…" + spec[-38:]
-            self.dataset.insertItem(self.dataset.count() - 2, label, spec)
+            self.dataset.insertItem(self.dataset.count() - 1 - len(OPEN_CUSTOM), label, spec)
         self._select_combo(spec)
         self.splits = splits
         self._show_preview(splits)

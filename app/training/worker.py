@@ -117,6 +117,7 @@ class TrainingWorker(QtCore.QObject):
     stopped = QtCore.Signal(str, str)        # reason, kind
     finished = QtCore.Signal(object, object)  # result, final weights {node: {name: array}}
     failed = QtCore.Signal(str)
+    held = QtCore.Signal(int)                # paused: holding after this iteration, no batch in flight
 
     def __init__(self, graph, data, run: RunConfig) -> None:
         super().__init__()
@@ -126,26 +127,38 @@ class TrainingWorker(QtCore.QObject):
         self.trainer: Trainer | None = None
         self._stop_requested = False
         self._pause_requested = False
+        self._go = threading.Event()  # cleared while paused; the worker waits on it between batches
+        self._go.set()
         self._pending: list[tuple[int, float, float]] = []
         self._last_emit = 0.0
         self._last_filters = 0.0
         self._best: tuple[int, dict] | None = None
 
-    # -- control (called from the GUI thread; the trainer's flags are thread-safe) --------
+    # -- control (called from the GUI thread; the flags are thread-safe) -----------------
+    # Pausing holds the worker itself between two trainer events (so between batches),
+    # not the trainer: the worker then knows it holds and says so with ``held``, after
+    # the progress of the last batch (queued signals arrive in order).
     def pause(self) -> None:
         self._pause_requested = True
-        if self.trainer is not None:
-            self.trainer.pause()
+        self._go.clear()
 
     def resume(self) -> None:
         self._pause_requested = False
-        if self.trainer is not None:
-            self.trainer.resume()
+        self._go.set()
 
     def request_stop(self) -> None:
         self._stop_requested = True
         if self.trainer is not None:
             self.trainer.request_stop()
+        self._go.set()  # a paused run wakes up to stop
+
+    def _hold_if_paused(self) -> None:
+        if self._go.is_set() or self._stop_requested:
+            return
+        self._flush()
+        latest = getattr(self, "_latest", None)
+        self.held.emit(latest.iteration if latest is not None else 0)
+        self._go.wait()
 
     # -- the run ---------------------------------------------------------------------
     @QtCore.Slot()
@@ -165,8 +178,6 @@ class TrainingWorker(QtCore.QObject):
         cfg = TrainConfig.from_dict(run.train)
         trainer = Trainer(self.graph, self.data, cfg)
         self.trainer = trainer
-        if self._pause_requested:
-            trainer.pause()
         if self._stop_requested:
             trainer.request_stop()
         eng = trainer.engine
@@ -181,7 +192,12 @@ class TrainingWorker(QtCore.QObject):
         self.weights.emit(self._weights_copy())  # the initial weights, for the activation view
         if run.histograms:
             self.histograms.emit("before training", self._weight_histograms())
-        for ev in trainer:
+        events = iter(trainer)
+        while True:
+            self._hold_if_paused()
+            ev = next(events, None)
+            if ev is None:
+                break
             if isinstance(ev, IterationEvent):
                 self._on_iteration(ev)
             elif isinstance(ev, EpochEvent):
@@ -330,6 +346,11 @@ class TrainingRun(QtCore.QObject):
         self.thread.finished.connect(self._thread_done)
         self.paused = False
         self.running = False
+        self.holding = False          # the worker confirmed it holds (see TrainingWorker.held)
+        self.worker.held.connect(self._held)
+
+    def _held(self, _iteration: int) -> None:
+        self.holding = self.paused
 
     def start(self) -> None:
         self.running = True
@@ -340,11 +361,11 @@ class TrainingRun(QtCore.QObject):
         self.worker.pause()
 
     def resume(self) -> None:
-        self.paused = False
+        self.paused = self.holding = False
         self.worker.resume()
 
     def stop(self) -> None:
-        self.paused = False
+        self.paused = self.holding = False
         self.worker.request_stop()
 
     def wait(self, ms: int = 30000) -> bool:
