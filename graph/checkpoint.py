@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +74,7 @@ def load_checkpoint(path) -> dict:
             if doc.get("version") != VERSION:
                 raise CheckpointError(f"{path}: checkpoint version {doc.get('version')} is not supported")
             arrays = {k: data[k] for k in data.files if k != "header"}
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         if isinstance(exc, CheckpointError):
             raise
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None

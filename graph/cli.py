@@ -1,7 +1,7 @@
 """The headless command line: ``run``, ``gradcheck``, ``templates`` (and ``train``/``download``).
 
 ``main(argv)`` returns the exit status: 0 on success, 1 when ``gradcheck`` finds a
-gradient off by more than its tolerance, 2 for a user error, which is printed as one line
+gradient off by more than its tolerance or a NaN/Inf stopped ``train``, 2 for a user error, which is printed as one line
 on stderr (``backprop-studio: error: ...``) without a traceback. Set
 ``BACKPROP_STUDIO_DEBUG=1`` to get the traceback anyway.
 """
@@ -13,6 +13,7 @@ import importlib
 import json
 import math
 import os
+import re
 import sys
 from typing import Any
 
@@ -105,7 +106,8 @@ def _feed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feed", action="append", default=[], metavar="ID=FILE.npy",
                    help="value for an Input node from a .npy file (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and random feeds (default 0)")
-    p.add_argument("--batch", type=int, default=None, help="batch size of random feeds")
+    p.add_argument("--batch", type=int, default=None,
+                   help="batch size of random feeds (default: that of the --feed arrays, else 1)")
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ def cmd_run(args) -> int:
     g = load_source(args.graph)
     eng = Engine(g, backend=args.backend, dtype=args.dtype, seed=args.seed)
     feeds = parse_feeds(args.feed, eng)
-    feeds, notes = random_feeds(eng, feeds, batch=args.batch or 1, seed=args.seed)
+    feeds, notes = random_feeds(eng, feeds, batch=args.batch, seed=args.seed)
     if args.backend != "numpy":
         notes.append(f"backend: {eng.backend_note}")
     eng.forward(feeds, train=args.train)
@@ -274,11 +276,23 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except MemoryError as exc:
+        if os.environ.get("BACKPROP_STUDIO_DEBUG"):
+            raise
+        print(f"{PROG}: error: {_memory_message(exc)}", file=sys.stderr)
+        return 2
     except (GraphError, BackendError, OSError, ValueError) as exc:
         if os.environ.get("BACKPROP_STUDIO_DEBUG"):
             raise
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _memory_message(exc: MemoryError) -> str:
+    """One line for an allocation that failed, naming the array when NumPy says which."""
+    m = re.search(r"allocate (\S+ \S+) for an array with shape (\([^)]*\))", str(exc))
+    what = f"an array of {m.group(1)} with shape {m.group(2)}" if m else "the arrays of this graph"
+    return f"not enough memory for {what} (reduce the layer sizes or batch)"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -36,3 +36,7 @@ class MissingInputError(GraphError):
 
 class FeedError(GraphError):
     """A value fed to an Input node is missing or does not fit its shape."""
+
+
+class UnknownOpTypeError(GraphError):
+    """An op type name that no layer registers (e.g. a typo in a graph file)."""

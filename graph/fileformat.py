@@ -86,7 +86,11 @@ def save_graph(g: Graph, path, meta: dict | None = None) -> None:
     path = os.fspath(path)
     doc = graph_to_dict(g, meta=meta)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        # name the file the user asked for and its folder, not the temporary name
+        raise _target_error(exc, path, folder) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, allow_nan=False)
@@ -97,13 +101,26 @@ def save_graph(g: Graph, path, meta: dict | None = None) -> None:
         mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename == tmp:
+            raise _target_error(exc, path, folder) from None
         raise
     _fsync_dir(folder)
+
+
+def _target_error(exc: OSError, path: str, folder: str) -> OSError:
+    """``exc`` reworded to name the target ``path`` and its ``folder`` (same class and errno)."""
+    if not os.path.isdir(folder):
+        why = f"the folder {folder} does not exist"
+    elif not os.access(folder, os.W_OK):
+        why = f"the folder {folder} is not writable"
+    else:
+        why = f"cannot write into the folder {folder}"
+    return type(exc)(exc.errno, f"cannot save ({why}; {exc.strerror})", path)
 
 
 def _fsync_dir(folder: str) -> None:

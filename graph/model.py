@@ -18,7 +18,7 @@ from layers.base import Op, fmt_shape
 
 from .errors import (
     CycleError, DuplicateNodeError, GraphError, GraphShapeError, MissingInputError,
-    PortAlreadyFedError, UnknownNodeError, UnknownPortError,
+    PortAlreadyFedError, UnknownNodeError, UnknownOpTypeError, UnknownPortError,
 )
 
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -71,7 +71,7 @@ class Graph:
         try:
             op_cls = get_op_class(type)
         except UnknownOpError as exc:
-            raise GraphError(str(exc)) from None
+            raise UnknownOpTypeError(str(exc)) from None
         if id is None:
             id = self.fresh_id(type.lower())
         self._check_id(id)

@@ -25,6 +25,7 @@ by commas and a key may follow a ``;`` or ``,``: ``"steps:boundaries=1000,2000;v
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -300,7 +301,13 @@ def make_schedule(spec=None, lr: float = 0.001, steps_per_epoch: int = 1,
         options.setdefault("step", max(int(steps_per_epoch), 1))
     if name == "onecycle":
         options.setdefault("total", total_iterations or 1000)
+    cls = SCHEDULES[name]
+    valid = [k for k in inspect.signature(cls.__init__).parameters if k != "self"]
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise ScheduleError(f"schedule {name!r} has no option {', '.join(map(str, unknown))} "
+                            f"(it has: {', '.join(valid)})")
     try:
-        return SCHEDULES[name](**options)
+        return cls(**options)
     except TypeError as exc:
         raise ScheduleError(f"schedule {name!r}: {exc}") from None

@@ -27,18 +27,24 @@ from .trainer import MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEve
 def add_train_parser(subparsers) -> None:
     """Register the ``train`` subcommand on an ``argparse`` subparsers object."""
     p = subparsers.add_parser("train", help="train a graph on a dataset and write a run folder",
-                              description="Train a graph (a template name or a graph file) on a dataset.")
+                              description="Train a graph (a template name or a graph file) on a dataset.",
+                              epilog="Exit status: 0 when training ran (also after early stopping), 1 when "
+                                     "a NaN/Inf in the loss or a gradient stopped it (the weights from before "
+                                     "the update that caused it are kept and evaluated), 2 for a usage or "
+                                     "data error.")
     p.add_argument("graph", nargs="?", metavar="GRAPH_OR_TEMPLATE",
                    help="template name (e.g. simple_convnet) or graph file; not needed with --resume")
-    p.add_argument("--dataset", default="mnist-10k",
+    p.add_argument("--dataset", default=None,
                    help=f"{', '.join(BUILTIN)}, a toy spec like spiral:noise=0.1,n=1000, an .npz with x/y, "
-                        "or a folder with one image subfolder per class (default mnist-10k)")
-    p.add_argument("--data-dir", help="folder with mnist / fashion-mnist IDX files")
+                        "or a folder with one image subfolder per class (default mnist-10k; with --resume: the "
+                        "run's own, or where its data now is)")
+    p.add_argument("--data-dir", help="folder with mnist / fashion-mnist IDX files (also with --resume)")
     p.add_argument("--epochs", type=int, default=None,
                    help="passes over the training split (default 10; with --resume: the run's own)")
-    p.add_argument("--batch-size", type=int, default=100, help="samples per iteration (default 100)")
-    p.add_argument("--optimizer", default="adam",
-                   help=f"{', '.join(OPTIMIZERS)} (nag = nesterov); options as adam:beta1=0.9,beta2=0.99")
+    p.add_argument("--batch-size", type=int, default=None, help="samples per iteration (default 100)")
+    p.add_argument("--optimizer", default=None,
+                   help=f"{', '.join(OPTIMIZERS)} (nag = nesterov); options as adam:beta1=0.9,beta2=0.99 "
+                        "(default adam)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
     p.add_argument("--schedule", default=None,
                    help=f"learning-rate schedule: {', '.join(SCHEDULES)}, e.g. exponential:gamma=0.95, "
@@ -46,19 +52,24 @@ def add_train_parser(subparsers) -> None:
                         "plateau:factor=0.5,patience=2")
     p.add_argument("--print-schedule", type=int, metavar="N", default=None,
                    help="print the learning rate of N iterations (0: the whole run) and exit")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 coefficient on weights W (default 0)")
+    p.add_argument("--weight-decay", type=float, default=None, help="L2 coefficient on weights W (default 0)")
     p.add_argument("--clip-norm", type=float, default=None, help="clip the global gradient norm to this")
-    p.add_argument("--early-stopping", type=int, default=0, metavar="N",
+    p.add_argument("--early-stopping", type=int, default=None, metavar="N",
                    help="stop after N epochs without improvement of --monitor (default off)")
-    p.add_argument("--monitor", choices=tuple(MONITORS), default="val_loss")
-    p.add_argument("--augment", default=None, help="image augmentation, e.g. shift=2,rotate=10,scale=0.1,flip=0.5")
-    p.add_argument("--scaling", choices=SCALINGS, default="auto",
+    p.add_argument("--monitor", choices=tuple(MONITORS), default=None, help="default val_loss")
+    p.add_argument("--augment", default=None,
+                   help="image augmentation, e.g. shift=2,rotate=10,scale=0.1,flip=0.5,crop=4 (shift: max "
+                        "translation in pixels; rotate: degrees; scale: max zoom; flip: probability of a "
+                        "horizontal flip; crop=P: pad by P pixels and take a random crop of the original size)")
+    p.add_argument("--scaling", choices=SCALINGS, default=None,
                    help="input scaling (auto: 0-1 for uint8 images, standardize for toy sets)")
-    p.add_argument("--backend", choices=BACKENDS, default="numpy")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=BACKENDS, default=None, help="default numpy")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None, help="default float32")
+    p.add_argument("--seed", type=int, default=None, help="default 0")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/<graph>-<dataset>-<time>)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue a run from its last checkpoint with the run's own settings; only --epochs, "
+                        "--dataset and --data-dir apply (other training options are ignored, with a warning)")
     p.add_argument("--no-float16", action="store_true", help="skip the float16 inference comparison")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,13 +91,37 @@ def _optimizer_spec(text: str) -> tuple[str, dict]:
     return name, options
 
 
+# the defaults of the options that are ``None`` on the parser, so that ``--resume`` can
+# tell an option the user gave from one left out
+DEFAULTS = {"dataset": "mnist-10k", "epochs": 10, "batch_size": 100, "optimizer": "adam", "weight_decay": 0.0,
+            "early_stopping": 0, "monitor": "val_loss", "scaling": "auto", "backend": "numpy",
+            "dtype": "float32", "seed": 0}
+# options a resumed run takes from its checkpoint (``--epochs``, ``--dataset`` and
+# ``--data-dir`` do apply on resume)
+RUN_OPTIONS = ("graph", "batch_size", "optimizer", "lr", "schedule", "weight_decay", "clip_norm",
+               "early_stopping", "monitor", "augment", "scaling", "backend", "dtype", "seed", "out", "no_float16")
+
+
+def _opt(args, name: str):
+    """``args.name``, or its default when the user left it out."""
+    value = getattr(args, name, None)
+    return DEFAULTS.get(name) if value is None else value
+
+
 def _config(args) -> TrainConfig:
-    name, options = _optimizer_spec(args.optimizer)
-    return TrainConfig(epochs=10 if args.epochs is None else args.epochs, batch_size=args.batch_size, optimizer=name, lr=args.lr,
-                       optimizer_options=options, schedule=args.schedule, weight_decay=args.weight_decay,
-                       clip_norm=args.clip_norm, early_stopping=args.early_stopping, monitor=args.monitor,
-                       augment=args.augment, scaling=args.scaling, backend=args.backend, dtype=args.dtype,
-                       seed=args.seed, compare_float16=not args.no_float16)
+    name, options = _optimizer_spec(_opt(args, "optimizer"))
+    return TrainConfig(epochs=_opt(args, "epochs"), batch_size=_opt(args, "batch_size"), optimizer=name,
+                       lr=args.lr, optimizer_options=options, schedule=args.schedule,
+                       weight_decay=_opt(args, "weight_decay"), clip_norm=args.clip_norm,
+                       early_stopping=_opt(args, "early_stopping"), monitor=_opt(args, "monitor"),
+                       augment=args.augment, scaling=_opt(args, "scaling"), backend=_opt(args, "backend"),
+                       dtype=_opt(args, "dtype"), seed=_opt(args, "seed"), compare_float16=not args.no_float16)
+
+
+def _ignored_on_resume(args) -> list[str]:
+    """The command-line spellings of run options given together with ``--resume``."""
+    given = [n for n in RUN_OPTIONS if getattr(args, n, None) not in (None, False)]
+    return ["GRAPH_OR_TEMPLATE" if n == "graph" else "--" + n.replace("_", "-") for n in given]
 
 
 def _default_out(graph_spec: str, dataset: str) -> Path:
@@ -100,15 +135,21 @@ def _build_trainer(args) -> Trainer:
         run_dir = Path(args.resume)
         if not (run_dir / "checkpoint.npz").is_file():
             raise TrainError(f"--resume {run_dir}: no checkpoint.npz there (a run writes one after each epoch)")
+        ignored = _ignored_on_resume(args)
+        if ignored:
+            print(f"backprop-studio: warning: {', '.join(ignored)} ignored with --resume: the run continues "
+                  f"with the settings in {run_dir / 'checkpoint.npz'} (only --epochs, --dataset and "
+                  "--data-dir apply)", file=sys.stderr)
         overrides = {} if args.epochs is None else {"epochs": args.epochs}
-        return Trainer.from_checkpoint(run_dir, data_dir=args.data_dir, **overrides)
+        return Trainer.from_checkpoint(run_dir, data_dir=args.data_dir, dataset=args.dataset, **overrides)
     if not args.graph:
         raise TrainError("give a GRAPH_OR_TEMPLATE to train (or --resume RUN_DIR)")
     from .cli import load_source  # noqa: PLC0415 - cli imports this module
 
     graph = load_source(args.graph)
-    data = load_dataset(args.dataset, data_dir=args.data_dir)
-    run_dir = Path(args.out) if args.out else _default_out(args.graph, args.dataset)
+    dataset = _opt(args, "dataset")
+    data = load_dataset(dataset, data_dir=args.data_dir)
+    run_dir = Path(args.out) if args.out else _default_out(args.graph, dataset)
     if (run_dir / "checkpoint.npz").exists():
         raise TrainError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose "
                          "another --out")
@@ -164,7 +205,7 @@ def _print_schedule(trainer: Trainer, n: int) -> int:
 
 
 def run_train(args) -> int:
-    """Run ``train`` from parsed arguments; return the exit status (0)."""
+    """Run ``train`` from parsed arguments; return the exit status (0, or 1 after a NaN/Inf stop)."""
     trainer = _build_trainer(args)
     if args.print_schedule is not None:
         return _print_schedule(trainer, args.print_schedule)
@@ -194,13 +235,18 @@ def run_train(args) -> int:
         print(json.dumps(jsonable(slim), allow_nan=False))
     else:
         half = result.get("float16_test_accuracy")
+        overflow = ", float16 overflow" if result.get("float16_overflow") else ""
         bar.enabled = True
-        bar.line(f"test accuracy {result['test_accuracy']:.4f}"
-                 + ("" if half is None else f" (float16 inference: {half:.4f})")
-                 + f"; train {result['train_accuracy']:.4f}, validation "
-                 + ("n/a" if result["val_accuracy"] is None else f"{result['val_accuracy']:.4f}")
+        bar.line(f"test accuracy {_fmt_acc(result['test_accuracy'])}"
+                 + ("" if half is None else f" (float16 inference: {half:.4f}{overflow})")
+                 + f"; train {_fmt_acc(result['train_accuracy'])}, validation {_fmt_acc(result['val_accuracy'])}"
                  + f"; {result['epochs']} epochs in {result['seconds']:.1f} s; run folder {trainer.run_dir}")
-    return 0
+    return 1 if result.get("stopped_kind") == "nonfinite" else 0
+
+
+def _fmt_acc(value) -> str:
+    """An accuracy to 4 decimals, or ``n/a`` for an empty split."""
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def run_download(args) -> int:

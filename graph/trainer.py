@@ -17,8 +17,11 @@ described by ``(seed, epoch)``, which the checkpoint stores, and a resumed run m
 same draws as an uninterrupted one.
 
 At the end the weights of the best epoch (by ``monitor``) are restored, unless the user
-stopped the run (the current weights stay) or a NaN/Inf stopped it (no update with a
-non-finite gradient is ever applied, so the last good weights stay).
+stopped the run (the current weights stay) or a NaN/Inf stopped it. No update with a
+non-finite gradient is ever applied, and before every update the trainer keeps a device
+copy of the weights and buffers: when the loss or a gradient of the next iteration turns
+out non-finite, the weights are rolled back to that copy (the last weights whose own
+forward loss and gradients were finite), and the final metrics are those of these weights.
 
 Checkpoints (when a run folder is given), all written atomically (temp file +
 ``os.replace``): ``checkpoint.npz`` after every epoch (weights and buffers, optimizer
@@ -40,7 +43,7 @@ import numpy as np
 from layers.base import to_host
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .datasets import Augment, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
+from .datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
 from .metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
 from .optim import make_optimizer
 from .schedules import make_schedule
@@ -172,6 +175,7 @@ class Trainer:
             raise TrainError(f"unknown training option {', '.join(unknown)}")
         cfg.validate()
         self.config, self.graph, self.data = cfg, graph, data
+        self.data_spec = dataset_spec(data.name)
         self.run_dir = Path(run_dir) if run_dir else None
         self.engine = eng = Engine(graph, backend=cfg.backend, dtype=cfg.dtype, seed=cfg.seed)
         self.xp = eng.xp
@@ -199,6 +203,7 @@ class Trainer:
         self.best: dict | None = None
         self._best_weights: dict | None = None
         self._last_good = self._snapshot()
+        self._pre_step: dict | None = None   # device copy of weights + buffers before the last update
         self.bad_epochs = 0
         self.finished = False
         self.elapsed = 0.0
@@ -302,6 +307,30 @@ class Trainer:
         xp = self.xp
         return all(bool(xp.isfinite(p).all()) for p in self.engine.params_ref().values())
 
+    def _state_refs(self) -> dict:
+        """Backend arrays of every weight and buffer, ``{(node, name): array}``."""
+        return {(p.id, n): a for p in self.engine._plan for n, a in p.params.items()}
+
+    def _keep_pre_step(self) -> None:
+        """Copy the weights and buffers on the device (into reused buffers) before an update."""
+        xp, prev = self.xp, self._pre_step
+        refs = self._state_refs()
+        if prev is None or prev.keys() != refs.keys() or any(
+                prev[k].shape != a.shape or prev[k].dtype != a.dtype for k, a in refs.items()):
+            self._pre_step = {k: a.copy() for k, a in refs.items()}
+            return
+        for k, a in refs.items():
+            xp.copyto(prev[k], a)
+
+    def _roll_back(self) -> None:
+        """Restore the weights from before the update that led to a non-finite loss/gradient."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self._pre_step is not None:
+                for (id, name), arr in self._pre_step.items():
+                    self.engine.set_param(id, name, to_host(arr))
+            else:  # the very first iteration of this session: its weights are the last good ones
+                self._restore(self._last_good)
+
     # -- the loop -----------------------------------------------------------------------------------
     def __iter__(self):
         cfg, eng, xp = self.config, self.engine, self.xp
@@ -342,6 +371,7 @@ class Trainer:
                 if flags and not bool(xp.stack(flags).all()):
                     self._nonfinite(epoch, "gradient", loss)
                     break
+                self._keep_pre_step()
                 self.optimizer.step(eng.params_ref(), grads)
                 correct += count_correct(eng.output_of(self.logits_id), y)
                 loss_sum += loss * len(idx)
@@ -399,10 +429,10 @@ class Trainer:
             place = f"first at node {node!r} ({op}), in {detail}"
         self.stopped = StoppedEvent(
             f"NaN/Inf in the {what} at epoch {epoch}, iteration {self.iteration + 1} (loss {loss}): {place}. "
-            "Training stopped and kept the last good weights; try a smaller learning rate",
+            "Training stopped and kept the last good weights (from before the update that led to it); "
+            "try a smaller learning rate",
             "nonfinite")
-        if not self._params_finite():
-            self._restore(self._last_good)
+        self._roll_back()
 
     def _finish(self):
         t0 = time.perf_counter()
@@ -448,14 +478,23 @@ class Trainer:
         from .engine import Engine  # noqa: PLC0415
 
         self.engine.sync_to_graph()
-        half = Engine(self.graph, backend=self.config.backend, dtype="float16", seed=self.config.seed)
-        _, acc16, _ = self.evaluate("test", engine=half)
-        return {"float16_test_accuracy": acc16, f"{self.config.dtype}_test_accuracy": test_acc}
+        # weights beyond float16's range become inf in the cast: reported, not warned about
+        with np.errstate(over="ignore", invalid="ignore"):
+            half = Engine(self.graph, backend=self.config.backend, dtype="float16", seed=self.config.seed)
+            overflow = not all(bool(half.xp.isfinite(a).all()) for p in half._plan for a in p.params.values())
+            loss16, acc16, _ = self.evaluate("test", engine=half)
+        overflow = overflow or loss16 is None or not math.isfinite(loss16)
+        out = {"float16_test_accuracy": acc16, f"{self.config.dtype}_test_accuracy": test_acc,
+               "float16_overflow": bool(overflow)}
+        if overflow:
+            out["float16_note"] = ("float16 overflow: weights or activations exceed the float16 range "
+                                   "(largest finite 65504)")
+        return out
 
     # -- files ----------------------------------------------------------------------------------------
     def _dataset_info(self) -> dict:
         d = self.data
-        return {"spec": d.name, "source": d.source, "train": len(d.y_train), "val": len(d.y_val),
+        return {"spec": self.data_spec, "source": d.source, "train": len(d.y_train), "val": len(d.y_val),
                 "test": len(d.y_test), "classes": list(d.class_names)}
 
     def state_dict(self) -> dict:
@@ -508,11 +547,14 @@ class Trainer:
         return self._result
 
     @classmethod
-    def from_checkpoint(cls, run_dir, data: DataSplits | None = None, data_dir=None, **overrides) -> "Trainer":
+    def from_checkpoint(cls, run_dir, data: DataSplits | None = None, data_dir=None, dataset=None,
+                        **overrides) -> "Trainer":
         """Rebuild a trainer from ``run_dir/checkpoint.npz`` to continue after its last epoch.
 
-        ``data`` defaults to reloading the dataset the run used; ``overrides`` may raise
-        ``epochs`` to train longer.
+        ``data`` defaults to reloading the dataset the run used (file datasets are stored
+        with their absolute path), or ``dataset`` (a spec or path, e.g. where moved data
+        now lives), with IDX files from ``data_dir``; ``overrides`` may raise ``epochs`` to
+        train longer.
         """
         from .datasets import load_dataset  # noqa: PLC0415
         from .fileformat import graph_from_dict  # noqa: PLC0415
@@ -522,8 +564,15 @@ class Trainer:
         graph = graph_from_dict(state["graph"], str(run_dir / "checkpoint.npz"))
         for id, tensors in state["weights"].items():
             graph.node(id).weights.update({k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()})
-        if data is None:
-            data = load_dataset(state["dataset"]["spec"], data_dir=data_dir)
+        if data is None and dataset is not None:
+            data = load_dataset(dataset, data_dir=data_dir)
+        elif data is None:
+            spec = state["dataset"]["spec"]
+            try:
+                data = load_dataset(spec, data_dir=data_dir)
+            except DatasetError as exc:
+                raise DatasetError(f"{exc} (resuming {run_dir}: if the run's dataset moved, point at it "
+                                   "with --dataset PATH, or at IDX files with --data-dir DIR)") from None
         trainer = cls(graph, data, TrainConfig.from_dict(state["config"]), run_dir, **overrides)
         trainer.optimizer.load_state_dict(state["optimizer"])
         trainer.schedule.load_state_dict(state["schedule"])
@@ -537,6 +586,18 @@ class Trainer:
         if (run_dir / "best.npz").is_file():
             trainer._best_weights = load_checkpoint(run_dir / "best.npz")["weights"]
         return trainer
+
+
+def dataset_spec(name: str) -> str:
+    """``name`` as stored in a run: file and folder datasets as an absolute path (so that
+    ``--resume`` works from another working directory), built-in and toy specs unchanged."""
+    from .datasets import BUILTIN  # noqa: PLC0415
+
+    text = str(name)
+    if text in BUILTIN or text.partition(":")[0].strip() in BUILTIN:
+        return text
+    path = Path(text).expanduser()
+    return str(path.resolve()) if path.exists() else text
 
 
 def _engine_rng(engine, seq: np.random.SeedSequence):

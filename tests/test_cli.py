@@ -233,3 +233,54 @@ def test_unknown_template_subprocess(repo_root):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "'pear' is neither a template" in proc.stderr
+
+
+# -- audit fixes ------------------------------------------------------------------------------
+def test_run_infers_the_batch_of_random_feeds_from_the_fed_arrays(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((2, 784)))
+    rc, out, err = run_cli(["run", "two_layer_net", "--feed", f"x={tmp_path / 'x.npy'}", "--json"], capsys)
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert "fed t with a random batch of 2 (seed 0)" in doc["notes"]
+    assert len(doc["nodes"]["t"]["value"]) == 2
+    rc, out, err = run_cli(["gradcheck", "two_layer_net", "--feed", f"x={tmp_path / 'x.npy'}"], capsys)
+    assert rc == 0, err
+
+
+def test_memory_error_is_one_line(monkeypatch, capsys):
+    import graph.cli as cli
+
+    def boom(args):
+        np.empty((10**7, 10**7))  # 728 TiB: NumPy refuses at once
+    monkeypatch.setattr(cli, "cmd_run", boom)
+    rc, _, err = run_cli(["run", "apple"], capsys)
+    assert_one_line_error(rc, err, "not enough memory for an array of", "(10000000, 10000000)",
+                          "reduce the layer sizes or batch")
+
+
+def test_truncated_checkpoint_on_resume_is_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.npz").write_bytes(b"PK\x03\x04garbage")
+    rc, _, err = run_cli(["train", "--resume", str(run)], capsys)
+    assert_one_line_error(rc, err, "cannot read checkpoint")
+
+
+@pytest.mark.parametrize("argv, word", [(["tempaltes"], "tempaltes"), (["rnu", "apple"], "rnu"),
+                                        (["bogus"], "bogus"), (["open", "bogus", "--steps", "3"], "bogus")])
+def test_entry_rejects_an_unknown_bare_word_without_opening_a_window(argv, word, monkeypatch, capsys):
+    seen = []
+    fake = types.ModuleType("app.gui_main")
+    fake.run = lambda a: seen.append(a) or 0
+    monkeypatch.setitem(sys.modules, "app.gui_main", fake)
+    rc = entry.main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and not seen
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"backprop-studio: error: unknown command or file '{word}' (commands: run, "
+                               "gradcheck, templates, train, download, open; templates: apple")
+    # files, file names and templates still go to the editor
+    assert entry.main(["apple"]) == 0 and entry.main(["missing.json"]) == 0
+    assert entry.main(["--screenshot", "shot.png", "apple"]) == 0
+    assert len(seen) == 3

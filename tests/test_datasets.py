@@ -426,3 +426,67 @@ def test_a_file_that_is_not_an_npz_archive_is_named_as_such(tmp_path):
     with pytest.raises(DatasetError, match="is not a NumPy .npz archive") as info:
         load_dataset(str(bad))
     assert "allow_pickle" not in str(info.value)
+
+
+# -- audit fixes ------------------------------------------------------------------------------
+def test_npz_with_a_zip_signature_but_damaged_contents_is_a_dataset_error(tmp_path):
+    import io
+
+    from graph.datasets.custom import load_npz
+
+    buf = io.BytesIO()
+    np.savez(buf, x=np.arange(80.0).reshape(20, 4), y=np.zeros(20, np.int64))
+    data = bytearray(buf.getvalue())
+    i = data.index(b"x.npy") + 200
+    data[i:i + 8] = b"\xff" * 8  # CRC mismatch: zipfile.BadZipFile
+    (tmp_path / "crc.npz").write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="cannot read"):
+        load_npz(tmp_path / "crc.npz")
+    (tmp_path / "pk.npz").write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(DatasetError):
+        load_npz(tmp_path / "pk.npz")
+
+
+@pytest.mark.parametrize("data", [b"P5 2 2 0\n\x00\x00\x00\x00", b"P2 2 2 0\n1 2 3 4", b"P2 2 2 70000\n1 2 3 4"])
+def test_pnm_with_an_impossible_maxval_is_unreadable_without_warnings(data, tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DatasetError, match="unreadable image"):
+            decode_pnm(data)
+        (tmp_path / "a.pgm").write_bytes(data)
+        with pytest.raises(DatasetError, match="a.pgm.*unreadable image"):
+            read_image(tmp_path / "a.pgm")
+
+
+def test_crop_augmentation_pads_and_crops_back_at_whole_pixel_offsets():
+    aug = Augment.parse("crop=2")
+    assert aug.active and aug.crop == 2
+    x = np.arange(2 * 1 * 6 * 6, dtype=np.float64).reshape(2, 1, 6, 6) + 1
+    out = aug(x, np.random.default_rng(0))
+    assert out.shape == x.shape
+    for b in range(2):
+        # every output pixel is 0 (padding) or an input pixel moved by the same whole offset
+        found = False
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                ref = np.zeros((6, 6))
+                ys, xs = slice(max(dy, 0), 6 + min(dy, 0)), slice(max(dx, 0), 6 + min(dx, 0))
+                ys_src, xs_src = slice(max(-dy, 0), 6 + min(-dy, 0)), slice(max(-dx, 0), 6 + min(-dx, 0))
+                ref[ys, xs] = x[b, 0][ys_src, xs_src]
+                found = found or np.allclose(out[b, 0], ref)
+        assert found
+    offsets = set()
+    for seed in range(40):
+        y = aug(x[:1], np.random.default_rng(seed))[0, 0]
+        offsets.add(float(y.sum()))
+    assert len(offsets) > 5  # many different crops
+    with pytest.raises(DatasetError, match="whole pixels"):
+        Augment.parse("crop=1.5")
+    with pytest.raises(DatasetError, match="unknown option"):
+        Augment.parse("crpo=2")
+    # runs without crop keep their random draws
+    plain = Augment.parse("shift=2")
+    np.testing.assert_array_equal(plain(x, np.random.default_rng(3)),
+                                  Augment.parse("shift=2,crop=0")(x, np.random.default_rng(3)))

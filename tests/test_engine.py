@@ -244,3 +244,29 @@ def test_integer_data_takes_the_engine_dtype_and_labels_stay_integers():
     assert eng.value("x").dtype == np.float32 and float(eng.value("x")[0, 0]) == 200.0
     assert eng.value("t").dtype.kind == "i"
     assert eng.value("loss").dtype == np.float32
+
+
+# -- audit fixes ------------------------------------------------------------------------------
+def test_feeding_a_node_that_is_not_an_input_names_it_and_the_inputs():
+    eng = Engine(templates.build("two_layer_net"))
+    x = np.zeros((1, 784))
+    with pytest.raises(FeedError, match=r"'affine1'.*not an Input node \(inputs: x, t\)"):
+        eng.forward({"x": x, "t": np.array([0]), "affine1": x})
+    with pytest.raises(FeedError, match="'nope'"):
+        eng.forward({"nope": 1.0})
+
+
+def test_a_fed_array_of_strings_is_a_feed_error_naming_the_input():
+    eng = Engine(templates.build("two_layer_net"))
+    with pytest.raises(FeedError, match=r"Input 'x': cannot use the fed array of dtype <U1 as numbers"):
+        eng.forward({"x": np.full((1, 784), "a"), "t": np.array([0])})
+    with pytest.raises(FeedError, match=r"Input 't': cannot use the fed array of dtype <U1 as numbers"):
+        eng.forward({"x": np.zeros((1, 784)), "t": np.array(["a"])})
+
+
+def test_unknown_op_type_is_a_typed_graph_error():
+    from graph import UnknownOpTypeError
+
+    with pytest.raises(UnknownOpTypeError, match="Afine") as info:
+        Graph().add_node("Afine")
+    assert isinstance(info.value, GraphError)

@@ -280,3 +280,26 @@ def test_save_creates_a_readable_file(tmp_path):
     save_graph(templates.build("apple"), path)
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
     assert leftovers(tmp_path) == []
+
+
+# -- audit fixes ------------------------------------------------------------------------------
+def test_save_into_a_missing_folder_names_the_target_not_the_temp_file(tmp_path):
+    target = tmp_path / "nope" / "g.json"
+    with pytest.raises(OSError) as info:
+        save_graph(templates.build("apple"), target)
+    text = str(info.value)
+    assert str(target) in text and str(tmp_path / "nope") in text and "does not exist" in text
+    assert ".tmp" not in text and info.value.filename == str(target)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
+def test_save_into_a_read_only_folder_names_the_target(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError) as info:
+            save_graph(templates.build("apple"), folder / "g.json")
+    finally:
+        folder.chmod(0o700)
+    assert info.value.filename == str(folder / "g.json") and "not writable" in str(info.value)

@@ -115,3 +115,37 @@ def test_random_one_hot_labels():
     assert feeds["t"].shape == (3, 4)
     np.testing.assert_array_equal(feeds["t"].sum(axis=1), np.ones(3))
     assert all(r.passed for r in gradcheck(g))
+
+
+# -- audit fixes ------------------------------------------------------------------------------
+def test_reported_error_does_not_depend_on_the_tolerance():
+    g = templates.build("batchnorm_mlp")
+    loose = gradcheck(g, tol=1e-2, seed=1)
+    tight = gradcheck(g, tol=1e-8, seed=1)
+    assert [r.max_rel_error for r in loose] == [r.max_rel_error for r in tight]
+    assert [r.max_abs_error for r in loose] == [r.max_abs_error for r in tight]
+    assert all(r.passed for r in loose)
+
+
+def test_random_feeds_take_the_batch_of_the_fed_arrays():
+    eng = Engine(templates.build("two_layer_net"))
+    feeds, notes = random_feeds(eng, {"x": np.zeros((3, 784))})
+    assert feeds["t"].shape[0] == 3 and notes == ["fed t with a random batch of 3 (seed 0)"]
+    feeds, _ = random_feeds(eng, {})
+    assert feeds["x"].shape[0] == 1
+    feeds, _ = random_feeds(eng, {}, batch=5)
+    assert feeds["x"].shape[0] == 5
+    results = gradcheck(eng, feeds={"x": np.random.default_rng(0).random((2, 784))}, max_entries=4)
+    assert results and all(r.passed for r in results)
+
+
+def test_round_off_floor_of_the_reported_error_is_independent_of_tol():
+    from graph.gradcheck import _compare
+
+    def objective():  # a large, flat objective: its numerical gradient is pure round-off
+        return 1e6, 1e6
+
+    results = [_compare("graph", "p", "param W", np.zeros(3), np.full(3, 1e-9), objective, 1e-6, None,
+                        np.random.default_rng(0), tol) for tol in (1e-2, 1e-6, 1e-10)]
+    assert len({r.max_rel_error for r in results}) == 1
+    assert all(r.passed for r in results)  # an absolute error at round-off level passes

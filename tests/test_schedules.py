@@ -93,3 +93,17 @@ def test_every_schedule_prints_a_curve():
               ReduceOnPlateau(0.1), OneCycle(max_lr=0.1, total=10)):
         c = s.curve(10)
         assert c.shape == (10,) and np.all(c > 0) and s.describe()
+
+
+# -- audit fixes ------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec, fragment", [
+    ("power:c=10", "schedule 'power' has no option c (it has: lr, step, power)"),
+    ("exponential:gama=0.9", "schedule 'exponential' has no option gama (it has: lr, gamma, step)"),
+    ({"name": "onecycle", "maxlr": 0.1}, "has no option maxlr (it has: lr, max_lr, total"),
+])
+def test_unknown_schedule_option_lists_the_valid_ones(spec, fragment):
+    from graph.schedules import ScheduleError, make_schedule
+
+    with pytest.raises(ScheduleError) as info:
+        make_schedule(spec, 0.01, 10, 100)
+    assert fragment in str(info.value)

@@ -340,3 +340,85 @@ def test_toy_mlp_targets(spec, epochs, target):
     data = load_dataset(spec)
     r = Trainer(mlp(), data, epochs=epochs, batch_size=20, lr=0.01, compare_float16=False).run()
     assert r["test_accuracy"] >= target, r["history"][-1]
+
+
+# -- audit fixes: NaN roll-back, float16 overflow, resume options ----------------------------------
+def test_nan_stop_rolls_back_to_the_weights_before_the_bad_update(small, tmp_path, capsys):
+    import warnings
+
+    t = Trainer(mlp(act="ReLU"), small, TrainConfig(epochs=2, optimizer="sgd", lr=1e20, batch_size=20))
+    before = _weights(t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = t.run()
+    assert result["stopped_kind"] == "nonfinite"
+    # the first update blew up the weights; the second forward pass was non-finite, so the
+    # weights from before that first update are back and their losses are reported
+    for k, w in before.items():
+        np.testing.assert_allclose(_weights(t)[k], w, rtol=1e-6)
+    for key in ("train_loss", "val_loss", "test_loss"):
+        assert result[key] is not None and np.isfinite(result[key]) and result[key] < 10
+    assert result["float16_overflow"] is False
+
+    from graph.cli import main
+    rc = main(["train", "two_layer_net", "--optimizer", "sgd", "--lr", "1e20", "--epochs", "2", "--json",
+               "--quiet", "--out", str(tmp_path / "nan")])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    assert out["stopped_kind"] == "nonfinite" and out["test_loss"] < 10
+
+
+def test_float16_overflow_is_reported_without_warnings(small):
+    import warnings
+
+    g = mlp()
+    t = Trainer(g, small, epochs=1, compare_float16=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        t.engine.set_param("out", "b", np.full(2, 1e6))  # beyond float16's 65504
+        result = t.run()
+    assert result["float16_overflow"] is True
+    assert "float16 overflow" in result["float16_note"]
+
+
+def test_resume_stores_an_absolute_dataset_path_and_accepts_a_moved_one(tmp_path, capsys, monkeypatch):
+    from graph.cli import main
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "a"
+    data.mkdir()
+    np.savez(data / "d.npz", x=rng.standard_normal((60, 2)), y=rng.integers(0, 2, 60))
+    from graph.fileformat import save_graph
+    save_graph(mlp(), tmp_path / "mlp.json")
+    monkeypatch.chdir(data)
+    run = tmp_path / "run"
+    assert main(["train", str(tmp_path / "mlp.json"), "--dataset", "d.npz", "--epochs", "1", "--batch-size", "20",
+                 "--out", str(run), "--quiet", "--json"]) == 0
+    capsys.readouterr()
+    info = json.loads((run / "config.json").read_text())["dataset"]
+    assert info["spec"] == str((data / "d.npz").resolve())
+    monkeypatch.chdir(tmp_path)
+    (data / "d.npz").rename(tmp_path / "moved.npz")
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--dataset" in err and "Traceback" not in err
+    rc = main(["train", "--resume", str(run), "--epochs", "2", "--dataset", "moved.npz", "--lr", "0.5",
+               "--optimizer", "sgd", "--quiet", "--json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert json.loads(captured.out)["epochs"] == 2
+    warning = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "--lr" in warning[0] and "--optimizer" in warning[0]
+    assert "ignored with --resume" in warning[0]
+
+
+def test_cli_tiny_dataset_without_test_samples_prints_n_a(tmp_path, capsys):
+    from graph.cli import main
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "tiny.npz", x=rng.random((3, 1, 28, 28)), y=np.array([0, 1, 2]))
+    rc = main(["train", "two_layer_net", "--dataset", str(tmp_path / "tiny.npz"), "--epochs", "1",
+               "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "Traceback" not in err and "test accuracy n/a" in err and "validation n/a" in err

@@ -57,7 +57,7 @@ def load_npz(path):
                                    f"(found: {', '.join(sorted(keys)) or 'none'})")
             x, y = data["x"], data["y"]
             names = [str(n) for n in data["class_names"]] if "class_names" in keys else None
-    except (OSError, ValueError, zlib.error) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         if isinstance(exc, DatasetError):
             raise
         raise DatasetError(f"cannot read {path}: {exc}") from None
@@ -256,6 +256,10 @@ def decode_pnm(data: bytes) -> np.ndarray:
             pos += 1
         tokens.append(int(data[start:pos]))
     width, height, maxval = tokens
+    if not 0 < maxval <= 65535:
+        raise DatasetError(f"unreadable image: PNM maximum value {maxval} is outside 1..65535")
+    if width < 0 or height < 0:
+        raise DatasetError(f"unreadable image: PNM size {width}x{height}")
     count = width * height * channels
     if magic in (b"P5", b"P6"):
         dtype = ">u2" if maxval > 255 else np.uint8

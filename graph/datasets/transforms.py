@@ -17,7 +17,10 @@ shift, composes them into one affine map about the image centre, and resamples t
 batch at once with bilinear interpolation (one gather, no Python loop over samples, no
 SciPy). Pixels that come from outside the image are 0. Integer shifts without rotation or
 zoom reproduce the pixels exactly, so ``shift`` is the book's random crop: pad by ``shift``
-pixels and crop back at a random offset.
+pixels and crop back at a random offset. ``crop=P`` is that standard random crop spelled
+out: pad by ``P`` zero pixels on every side and take a crop of the original size at an
+offset drawn uniformly from the whole pixels ``-P .. P`` along each axis (added to any
+``shift``).
 """
 from __future__ import annotations
 
@@ -106,12 +109,16 @@ class Augment:
         most photos).
     scale : float
         Maximum relative zoom: factor uniform in [1 - scale, 1 + scale].
+    crop : float
+        Random crop: pad by ``crop`` pixels (a whole number) and crop back to the original
+        size at a uniformly drawn offset in ``-crop .. crop`` along each axis.
     """
 
     shift: float = 0.0
     rotate: float = 0.0
     flip: float = 0.0
     scale: float = 0.0
+    crop: float = 0.0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -121,6 +128,8 @@ class Augment:
             raise DatasetError(f"augment flip is a probability (0 .. 1), got {self.flip}")
         if self.scale >= 1:
             raise DatasetError(f"augment scale must be < 1 (zoom in [1 - s, 1 + s]), got {self.scale}")
+        if self.crop != int(self.crop):
+            raise DatasetError(f"augment crop is a padding in whole pixels, got {self.crop}")
 
     @property
     def active(self) -> bool:
@@ -128,7 +137,7 @@ class Augment:
 
     @classmethod
     def parse(cls, spec) -> "Augment":
-        """From ``None``, a dict, or ``"shift=2,rotate=10,flip=0.5,scale=0.1"``."""
+        """From ``None``, a dict, or ``"shift=2,rotate=10,flip=0.5,scale=0.1,crop=4"``."""
         if spec is None or isinstance(spec, Augment):
             return spec or cls()
         if isinstance(spec, dict):
@@ -141,7 +150,7 @@ class Augment:
                 key, sep, value = part.partition("=")
                 if not sep:
                     raise DatasetError(f"augment: expected name=value, got {part!r} "
-                                       "(e.g. shift=2,rotate=10,flip=0.5,scale=0.1)")
+                                       "(e.g. shift=2,rotate=10,flip=0.5,scale=0.1,crop=4)")
                 items[key.strip()] = value.strip()
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(items) - known)
@@ -179,6 +188,9 @@ class Augment:
         zoom = rng.uniform(1 - self.scale, 1 + self.scale, b)
         flip = np.where(rng.random(b) < self.flip, -1.0, 1.0)
         shift = np.rint(rng.uniform(-self.shift, self.shift, (b, 2)))
+        if self.crop > 0:  # drawn only when asked, so runs without crop keep their draws
+            pad = int(self.crop)
+            shift = shift + rng.integers(-pad, pad + 1, (b, 2))
         # inverse map: for each output pixel, where to read in the input
         cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
         inv = np.stack([np.stack([cos * flip, sin * flip], 1), np.stack([-sin, cos], 1)], 1)
