@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -47,102 +47,11 @@ from .datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_t
 from .metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
 from .optim import make_optimizer
 from .schedules import make_schedule
+from .train_events import (  # noqa: F401 - re-exported: callers import them from here
+    MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, TrainError,
+)
 
-MONITORS = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}
 _SHUFFLE, _AUGMENT, _DROPOUT = 1, 2, 3
-
-
-class TrainError(ValueError):
-    """Training cannot start or continue as asked; the message says why."""
-
-
-@dataclass
-class IterationEvent:
-    """After each update. ``iteration`` counts from 1 over the whole run."""
-
-    epoch: int
-    iteration: int
-    loss: float
-    lr: float
-    samples_per_s: float
-    eta_s: float
-    batch: int = 0
-    batches_per_epoch: int = 0
-    total_iterations: int = 0
-
-
-@dataclass
-class EpochEvent:
-    """After each epoch: running train metrics of the epoch, validation metrics at its end."""
-
-    epoch: int
-    train_loss: float
-    train_acc: float
-    val_loss: float | None
-    val_acc: float | None
-    seconds: float
-    lr: float = 0.0
-    improved: bool = False
-
-
-@dataclass
-class StoppedEvent:
-    """Training ended early: ``kind`` is ``user``, ``nonfinite`` or ``early_stopping``."""
-
-    reason: str
-    kind: str = "user"
-
-
-@dataclass
-class DoneEvent:
-    """Always last; ``result`` holds the final metrics (see :meth:`Trainer.result`)."""
-
-    result: dict
-
-
-@dataclass
-class TrainConfig:
-    """Settings of a run (all JSON-friendly; saved in the run folder and checkpoints).
-
-    ``early_stopping`` is the patience in epochs (0 = off); ``monitor`` is one of
-    ``val_loss``, ``val_acc``, ``train_loss``, ``train_acc``; ``scaling`` is ``auto``,
-    ``unit``, ``standardize`` or ``none``; ``augment`` e.g. ``"shift=2,rotate=10"``.
-    """
-
-    epochs: int = 10
-    batch_size: int = 100
-    optimizer: str = "adam"
-    lr: float | None = None
-    optimizer_options: dict = field(default_factory=dict)
-    schedule: str | dict | None = None
-    weight_decay: float = 0.0
-    clip_norm: float | None = None
-    early_stopping: int = 0
-    monitor: str = "val_loss"
-    restore_best: bool = True
-    augment: str | dict | None = None
-    scaling: str = "auto"
-    backend: str = "numpy"
-    dtype: str = "float32"
-    seed: int = 0
-    eval_batch_size: int = 1000
-    compare_float16: bool = True
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-    def validate(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise TrainError("epochs, batch size and evaluation batch size must be >= 1")
-        if self.monitor not in MONITORS:
-            raise TrainError(f"unknown monitor {self.monitor!r} (choose from {', '.join(MONITORS)})")
-        if self.dtype not in ("float32", "float64"):
-            raise TrainError(f"training dtype must be float32 or float64 (float16 is for the inference "
-                             f"comparison only), got {self.dtype!r}")
-        if self.early_stopping < 0:
-            raise TrainError(f"early stopping patience must be >= 0, got {self.early_stopping}")
 
 
 def _stream(seed: int, stream: int, epoch: int) -> np.random.SeedSequence:
