@@ -303,7 +303,7 @@ def test_full_epochs_then_continue(qtbot, studio):
 
 
 def test_divergence_rule():
-    from app.training.dock import divergence  # noqa: PLC0415
+    from app.training.outcome import divergence  # noqa: PLC0415
 
     falling = [2.3, 2.2, 2.0] + [1.0] * 20
     assert divergence(falling, [{"train_loss": 0.9, "train_acc": 0.7}], 10) is None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 
 import numpy as np
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from graph import Engine
 from graph.errors import GraphError
@@ -21,83 +21,13 @@ from layers import ShapeError
 from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
+from .outcome import ApplyWeights, divergence, fmt_seconds, has_weights
 from .results import ResultsView
 from .settings import OPEN_CUSTOM, TrainingSettings
 from .worker import RunConfig, TrainingRun
 
 LOCK_REASON = "Editing is locked while training runs — Stop to edit"
 DEFAULT_DATASET = "mnist-10k"
-
-
-class ApplyWeights(QtGui.QUndoCommand):
-    """Put trained weights into the document's graph; undo puts the old ones back."""
-
-    def __init__(self, document, new: dict, text: str = "Apply trained weights") -> None:
-        super().__init__(text)
-        self.document = document
-        g = document.graph
-        self.new = {nid: w for nid, w in new.items() if g.has_node(nid)}
-        self.old = {nid: {k: v.copy() for k, v in g.node(nid).weights.items()} for nid in self.new}
-
-    def _set(self, weights: dict) -> None:
-        g = self.document.graph
-        for nid, tensors in weights.items():
-            if g.has_node(nid):
-                g.node(nid).weights = {k: np.array(v, dtype=np.float64, copy=True) for k, v in tensors.items()}
-                self.document.node_changed.emit(nid)
-
-    def redo(self) -> None:
-        self._set(self.new)
-
-    def undo(self) -> None:
-        self._set(self.old)
-
-
-def fmt_seconds(s: float) -> str:
-    s = max(int(round(s)), 0)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-# "higher than at the start" beyond batch-to-batch noise: end > FACTOR x start + MARGIN
-# (a diverging loss grows by orders of magnitude)
-DIVERGE_FACTOR, DIVERGE_MARGIN = 1.2, 0.1
-
-
-def divergence(losses, epochs: list, num_classes: int, nonfinite: bool = False) -> tuple[float, float] | None:
-    """``(start, end)`` training losses when a run diverged, else ``None``.
-
-    ``losses`` are the iteration losses in order, ``epochs`` the epoch rows (``train_loss``,
-    ``train_acc``) received so far, ``nonfinite`` whether the run stopped on NaN/Inf. The
-    start is the first iteration's loss (computed before any update); the end the last epoch's
-    training loss (before a full epoch: the mean of the last three iterations, from ten
-    iterations on). Diverged: NaN/Inf, an end above the start (by more than noise:
-    :data:`DIVERGE_FACTOR` and :data:`DIVERGE_MARGIN`), or accuracy at chance level while the loss exploded (its
-    peak more than 3x the start).
-    """
-    seen = [float(x) for x in losses if np.isfinite(x)]
-    if not seen:
-        return None
-    start = seen[0]
-    if nonfinite:
-        return start, float("nan")
-    if epochs:
-        end, acc = float(epochs[-1]["train_loss"]), epochs[-1].get("train_acc")
-    elif len(seen) >= 10:
-        end, acc = float(np.mean(seen[-3:])), None
-    else:
-        return None
-    if not np.isfinite(end) or end > DIVERGE_FACTOR * start + DIVERGE_MARGIN:
-        return start, end
-    chance = 1.0 / max(int(num_classes), 1)
-    if acc is not None and float(acc) <= 1.5 * chance and max(seen) > 3 * start:
-        return start, end
-    return None
-
-
-def has_weights(graph) -> bool:
-    return any(graph.node(n).weights for n in graph.nodes() if graph.node(n).op.learnable)
 
 
 class TrainingDock(QtWidgets.QDockWidget):
