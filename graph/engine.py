@@ -16,7 +16,7 @@ from layers.base import fmt_shape, to_host
 from .backend import resolve_backend
 from .errors import FeedError, GraphError
 from .model import Graph
-from .perf import tune_allocator
+from .perf import single_thread_blas, tune_allocator
 
 DTYPES = ("float64", "float32", "float16")
 
@@ -60,6 +60,7 @@ class Engine:
         if str(dtype) not in DTYPES:
             raise GraphError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
         tune_allocator()
+        single_thread_blas()
         self.graph = graph
         self.backend, self.xp, self.backend_note = resolve_backend(backend)
         self.dtype = np.dtype(str(dtype))

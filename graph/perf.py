@@ -47,3 +47,62 @@ def tune_allocator(threshold: int = THRESHOLD_BYTES) -> bool:
         return False
     _tuned = mallopt(M_TRIM_THRESHOLD, value) == 1
     return _tuned
+
+
+_blas_threads_set: bool | None = None
+
+
+def _openblas_setters() -> list:
+    """``openblas_set_num_threads``-like functions of every OpenBLAS loaded in this process."""
+    import glob
+    import os
+
+    import numpy as np
+
+    paths = set(glob.glob(os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs", "*openblas*")))
+    try:
+        with open("/proc/self/maps") as fh:
+            paths.update(line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line)
+    except OSError:
+        pass
+    setters = []
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes = (ctypes.c_int,)
+                fn.restype = None
+                setters.append(fn)
+                break
+    return setters
+
+
+def single_thread_blas() -> bool:
+    """Run NumPy's OpenBLAS on one thread, once per process, when the engine splits work itself.
+
+    With ``BACKPROP_STUDIO_THREADS`` above 1 the layers split big products and elementwise
+    work over their own worker threads (:mod:`layers.parallel`); OpenBLAS's own threads
+    would otherwise keep spinning on the other core between products and slow those
+    workers down. Returns ``True`` when OpenBLAS was limited (now or earlier). Never raises.
+    """
+    global _blas_threads_set
+    if _blas_threads_set is not None:
+        return _blas_threads_set
+    from layers import parallel
+
+    _blas_threads_set = False
+    if parallel.threads() < 2:
+        return False
+    try:
+        setters = _openblas_setters()
+        for fn in setters:
+            fn(1)
+    except Exception:  # noqa: BLE001 - a performance nicety, never fatal
+        return False
+    _blas_threads_set = bool(setters)
+    return _blas_threads_set

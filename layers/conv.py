@@ -10,6 +10,8 @@ import numpy as np
 
 from .base import Op, ParamSpec, ShapeError, array_module, fmt_shape, wants
 from .initializers import INIT_CHOICES, initialize
+from . import parallel
+from .parallel import run_batch
 from .registry import register
 
 
@@ -98,9 +100,15 @@ def im2col(x, fh: int, fw: int, stride: int, oh: int, ow: int, ones_row: bool = 
     n, c = x.shape[:2]
     k = c * fh * fw
     col = xp.empty((n, k + int(ones_row), oh * ow), dtype=x.dtype)
-    xp.copyto(col[:, :k].reshape(n, c, fh, fw, oh, ow), window_view(x, fh, fw, stride, oh, ow))
-    if ones_row:
-        col[:, k] = 1
+    dst = col[:, :k].reshape(n, c, fh, fw, oh, ow)
+    src = window_view(x, fh, fw, stride, oh, ow)
+
+    def part(chunk):
+        xp.copyto(dst[chunk], src[chunk])
+        if ones_row:
+            col[chunk, k] = 1
+
+    run_batch(part, col)  # a plain copy: two threads on a big NumPy batch give the same bits
     return col
 
 
@@ -208,7 +216,10 @@ class Conv2D(Op):
         col = im2col(xpad, fh, fw, s, oh, ow, ones_row=bias)
         wmat = w.reshape(fn, c * fh * fw)
         wcol = xp.concatenate([wmat, params["b"].reshape(fn, 1)], axis=1) if bias else wmat
-        out = xp.matmul(wcol, col)  # (FN, K) @ (N, K, OH·OW) -> (N, FN, OH·OW): already NCHW
+        # (FN, K) @ (N, K, OH·OW) -> (N, FN, OH·OW): already NCHW. A batch of small
+        # products beats one big (K, N·OH·OW) product here (OpenBLAS's small-matrix
+        # kernels), and big NumPy batches are split over two threads.
+        out = parallel.matmul(wcol, col)
         return out.reshape(n, fn, oh, ow), (col, wmat, xpad.shape, x.shape, (fh, fw, oh, ow))
 
     def backward(self, dout, cache, need_inputs=True):
@@ -216,15 +227,16 @@ class Conv2D(Op):
         xp = array_module(dout)
         n, fn = dout.shape[:2]
         d3 = dout.reshape(n, fn, oh * ow)
-        # Σ_n dout_n · col_nᵀ as a batch of small BLAS products, then one cheap sum
-        dwcol = xp.matmul(d3, col.transpose(0, 2, 1)).sum(axis=0)
+        # Σ_n dout_n · col_nᵀ as a batch of small BLAS products, then one cheap sum (the
+        # per-sample products may run on two threads; the sum stays on this one)
+        dwcol = parallel.matmul(d3, col.transpose(0, 2, 1)).sum(axis=0)
         k = wmat.shape[1]
         grads = {"W": dwcol[:, :k].reshape(fn, padded_shape[1], fh, fw)}
         if self.config["bias"]:
             grads["b"] = xp.ascontiguousarray(dwcol[:, k])
         dx = None
         if wants(need_inputs, 0):
-            dcol = xp.matmul(wmat.T, d3)  # (K, FN) @ (N, FN, OH·OW) -> (N, K, OH·OW)
+            dcol = parallel.matmul(wmat.T, d3)  # (K, FN) @ (N, FN, OH·OW) -> (N, K, OH·OW)
             dxp = col2im(dcol, padded_shape, fh, fw, self.config["stride"], oh, ow)
             p = self.config["padding"]
             h, w = x_shape[2:]

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from . import parallel
 from .base import Op, ParamSpec, ShapeError, fmt_shape, wants
 from .initializers import INIT_CHOICES, initialize
 from .registry import register
@@ -80,7 +81,7 @@ class Affine(Op):
                 f"Affine: input {fmt_shape(x.shape)} has D = {x2.shape[1]} features per sample "
                 f"but W {fmt_shape(w.shape)} expects D = {w.shape[0]}"
             )
-        out = x2 @ w
+        out = parallel.matmul(x2, w)
         if self.config["bias"]:
             out += params["b"]
         return (out.reshape(-1) if x.ndim == 1 else out), (x2, w, x.shape)
@@ -88,10 +89,10 @@ class Affine(Op):
     def backward(self, dout, cache, need_inputs=True):
         x2, w, shape = cache
         d2 = dout.reshape(x2.shape[0], -1)
-        grads = {"W": x2.T @ d2}
+        grads = {"W": parallel.matmul(x2.T, d2)}
         if self.config["bias"]:
             grads["b"] = d2.sum(axis=0)
-        dx = (d2 @ w.T).reshape(shape) if wants(need_inputs, 0) else None
+        dx = parallel.matmul(d2, w.T, split="cols").reshape(shape) if wants(need_inputs, 0) else None
         return [dx], grads
 
 

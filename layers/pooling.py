@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .base import Op, ParamError, ParamSpec, array_module, batch_slices
 from .conv import check_nchw, explain_output_size, output_size, pad_hw
+from .parallel import run_batch
 from .registry import register
 
 
@@ -139,11 +140,15 @@ class MaxPool2D(_Pool2D):
             out = xp.empty((n, c, oh, ow), dtype=x.dtype)
             row_idx = xp.empty((n, c, oh, ow), dtype=_index_dtype(k, xp))
             col_idx = xp.empty((n, c, h, ow), dtype=_index_dtype(k, xp))
-            for sl in batch_slices(x):
-                rows = x[sl].reshape(-1, c, h, ow, k)
-                row_best, _ = _first_max([rows[..., j] for j in range(k)], xp, idx=col_idx[sl])
-                cols = row_best.reshape(-1, c, oh, k, ow)
-                _first_max([cols[:, :, :, i] for i in range(k)], xp, best=out[sl], idx=row_idx[sl])
+            def part(chunk):
+                xc, oc, ric, cic = x[chunk], out[chunk], row_idx[chunk], col_idx[chunk]
+                for sl in batch_slices(xc):
+                    rows = xc[sl].reshape(-1, c, h, ow, k)
+                    row_best, _ = _first_max([rows[..., j] for j in range(k)], xp, idx=cic[sl])
+                    cols = row_best.reshape(-1, c, oh, k, ow)
+                    _first_max([cols[:, :, :, i] for i in range(k)], xp, best=oc[sl], idx=ric[sl])
+
+            run_batch(part, x)  # two threads on a big NumPy batch: per-window, so bit-identical
             return out, ("tiles", x.shape, row_idx, col_idx)
         xpad = pad_hw(x, self.config["padding"], fill=-xp.inf)
         out, idx = _first_max(self._windows(xpad, oh, ow), xp)
@@ -156,13 +161,18 @@ class MaxPool2D(_Pool2D):
             _, (n, c, h, w), row_idx, col_idx = cache
             oh, ow = dout.shape[2:]
             dx = xp.empty((n, c, h, ow, k), dtype=dout.dtype)
-            for sl in batch_slices(dx):
-                d = dout[sl]
-                drow = xp.empty((d.shape[0], c, oh, k, ow), dtype=dout.dtype)
-                _spread(d, row_idx[sl], [drow[:, :, :, i] for i in range(k)])
-                drow = drow.reshape(-1, c, h, ow)
-                dxs = dx[sl]
-                _spread(drow, col_idx[sl], [dxs[..., j] for j in range(k)])
+
+            def part(chunk):
+                dxc, dc, ric, cic = dx[chunk], dout[chunk], row_idx[chunk], col_idx[chunk]
+                for sl in batch_slices(dxc):
+                    d = dc[sl]
+                    drow = xp.empty((d.shape[0], c, oh, k, ow), dtype=dout.dtype)
+                    _spread(d, ric[sl], [drow[:, :, :, i] for i in range(k)])
+                    drow = drow.reshape(-1, c, h, ow)
+                    dxs = dxc[sl]
+                    _spread(drow, cic[sl], [dxs[..., j] for j in range(k)])
+
+            run_batch(part, dx)
             return [dx.reshape(n, c, h, w)], {}
         _, padded_shape, idx, x_shape = cache
         dxp = xp.zeros(padded_shape, dtype=dout.dtype)
