@@ -31,10 +31,12 @@ test-fast: $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)
-	$(BIN)/python bench/engine_overhead.py
-	$(BIN)/python bench/engine_simple_convnet.py
-	$(BIN)/python bench/step_latency.py
-	$(BIN)/python bench/step_play_frame.py
+	$(BIN)/python -m bench.engine_overhead
+	$(BIN)/python -m bench.engine_simple_convnet
+	$(BIN)/python -m bench.train_vs_torch
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.editor_open_pan
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.step_latency
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.step_play_frame
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
