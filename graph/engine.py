@@ -324,6 +324,11 @@ class Engine:
         """Backend arrays of every learnable tensor; optimizers update them in place."""
         return {(i, n): self._index[i].params[n] for i, n in self.learnables()}
 
+    def state_ref(self) -> dict:
+        """Backend arrays of every learnable tensor *and* buffer (BatchNorm running
+        statistics): ``{(node id, name): array}``, for snapshots and roll-backs."""
+        return {(p.id, n): a for p in self._plan for n, a in p.params.items()}
+
     def grads_ref(self) -> dict:
         """Backend gradients of the learnable tensors from the last backward."""
         return dict(self._param_grads)

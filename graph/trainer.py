@@ -218,7 +218,7 @@ class Trainer:
 
     def _state_refs(self) -> dict:
         """Backend arrays of every weight and buffer, ``{(node, name): array}``."""
-        return {(p.id, n): a for p in self.engine._plan for n, a in p.params.items()}
+        return self.engine.state_ref()
 
     def _keep_pre_step(self) -> None:
         """Copy the weights and buffers on the device (into reused buffers) before an update."""
@@ -390,7 +390,7 @@ class Trainer:
         # weights beyond float16's range become inf in the cast: reported, not warned about
         with np.errstate(over="ignore", invalid="ignore"):
             half = Engine(self.graph, backend=self.config.backend, dtype="float16", seed=self.config.seed)
-            overflow = not all(bool(half.xp.isfinite(a).all()) for p in half._plan for a in p.params.values())
+            overflow = not all(bool(half.xp.isfinite(a).all()) for a in half.state_ref().values())
             loss16, acc16, _ = self.evaluate("test", engine=half)
         overflow = overflow or loss16 is None or not math.isfinite(loss16)
         out = {"float16_test_accuracy": acc16, f"{self.config.dtype}_test_accuracy": test_acc,
