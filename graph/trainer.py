@@ -46,6 +46,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
 from .metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
 from .optim import make_optimizer
+from .perf import release_free_memory
 from .schedules import make_schedule
 from .train_events import (  # noqa: F401 - re-exported: callers import them from here
     MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, TrainError,
@@ -324,6 +325,7 @@ class Trainer:
                 f"early stopping after epoch {epoch}: {monitor} has not improved for {self.bad_epochs} "
                 f"epochs (best {self.best['value']:.4f} at epoch {self.best['epoch']})", "early_stopping")
         self._write_epoch_files(improved)
+        release_free_memory()
         yield EpochEvent(epoch, train_loss, train_acc, val_loss, val_acc, seconds, self.optimizer.lr, improved)
 
     def _nonfinite(self, epoch: int, what: str, loss: float) -> None:
