@@ -16,10 +16,9 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6 import QtWidgets  # noqa: E402
 
-from app.main_window import MainWindow  # noqa: E402
-from app.stepping.install import install_stepping  # noqa: E402
+
+from bench.stepping_window import open_stepping_window  # noqa: E402
 from graph import Graph  # noqa: E402
 
 BLOCKS = 33
@@ -48,15 +47,8 @@ def summary(name: str, ms: list[float]) -> str:
 
 def main() -> None:
     """Build the chain, step through it twice and print the figures."""
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    window = MainWindow()
     g = chain_graph()
-    window.document.reset(g, name="chain100")
-    ui = install_stepping(window)
-    window.resize(1400, 900)
-    window.show()
-    app.processEvents()
-    c = ui.controller
+    app, window, c = open_stepping_window(g, "chain100")
     t0 = time.perf_counter()
     c.record()
     record_ms = (time.perf_counter() - t0) * 1e3

@@ -22,10 +22,9 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
 
-from app.main_window import MainWindow  # noqa: E402
-from app.stepping.install import install_stepping  # noqa: E402
+from bench.stepping_window import open_stepping_window  # noqa: E402
 from graph import templates  # noqa: E402
 
 
@@ -41,14 +40,7 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=10.0, help="events per second")
     args = parser.parse_args()
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    window = MainWindow()
-    window.document.reset(templates.build("simple_convnet"), name="simple_convnet")
-    ui = install_stepping(window)
-    window.resize(1400, 900)
-    window.show()
-    app.processEvents()
-    c = ui.controller
+    app, window, c = open_stepping_window(templates.build("simple_convnet"), "simple_convnet")
     t0 = time.perf_counter()
     assert c.record(), "simple_convnet did not run"
     record_ms = (time.perf_counter() - t0) * 1e3

@@ -1,0 +1,19 @@
+"""Shared set-up for the stepping benches: a shown main window with stepping installed."""
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from app.main_window import MainWindow
+from app.stepping.install import install_stepping
+
+
+def open_stepping_window(graph, name: str):
+    """``(app, window, controller)`` with ``graph`` loaded in a shown 1400×900 window."""
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    window = MainWindow()
+    window.document.reset(graph, name=name)
+    ui = install_stepping(window)
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    return app, window, ui.controller
