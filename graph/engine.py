@@ -12,9 +12,11 @@ from typing import Any, Iterator
 import numpy as np
 
 from layers.base import fmt_shape, to_host
+from layers.fused import conv_pool_backward, conv_pool_forward, conv_output, untile
 
 from .backend import resolve_backend
 from .errors import FeedError, GraphError
+from .fusion import find_conv_pool_groups
 from .model import Graph
 from .perf import single_thread_blas, tune_allocator
 
@@ -54,7 +56,14 @@ class _Plan:
 
 
 class Engine:
-    """Run a graph. ``backend`` is numpy | cupy | auto; ``dtype`` float64 | float32 | float16."""
+    """Run a graph. ``backend`` is numpy | cupy | auto; ``dtype`` float64 | float32 | float16.
+
+    ``fuse`` (default on): ``forward``/``backward`` run each Conv2D → [ReLU] → MaxPool2D
+    chain as one step (``graph.fusion``); ``steps()`` never does. The inner nodes' values
+    and gradients are then computed when asked for, so ``value``/``grad`` answer the same.
+    """
+
+    fuse = True
 
     def __init__(self, graph: Graph, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> None:
         if str(dtype) not in DTYPES:
@@ -71,6 +80,9 @@ class Engine:
         self._caches: dict[str, Any] = {}
         self._grads: dict[str, Any] = {}
         self._param_grads: dict[tuple, Any] = {}
+        self._lazy_values: dict[str, Any] = {}
+        self._lazy_grads: dict[str, Any] = {}
+        self._fused_caches: dict[str, Any] = {}
         self._built_version = -1
         self._build()
 
@@ -110,6 +122,8 @@ class Engine:
             self._plan.append(_Plan(id, op, kind, srcs, self._params[id], needs[id],
                                     tuple(needs[s] for s in srcs)))
         self._index = {p.id: p for p in self._plan}
+        self._groups = find_conv_pool_groups(g, shapes)
+        self._inner = {id: grp for grp in self._groups.values() for id in grp.inner}
         self._built_version = g.version
         self.loss_id = self._find_loss()
 
@@ -128,6 +142,7 @@ class Engine:
         if self._built_version != -1:
             self.sync_to_graph()
         self._values.clear(), self._grads.clear(), self._caches.clear(), self._param_grads.clear()
+        self._lazy_values.clear(), self._lazy_grads.clear(), self._fused_caches.clear()
         self._build()
 
     def _ensure_built(self) -> None:
@@ -182,9 +197,15 @@ class Engine:
         caches = {}
         self._values, self._caches = values, caches
         self._grads, self._param_grads = {}, {}
+        self._lazy_values, self._lazy_grads, self._fused_caches = {}, {}, {}
+        fuse = self.fuse and not record and self._groups
         rng = self.rng
         for i, p in enumerate(self._plan):
-            if p.kind == "input":
+            if fuse and p.id in self._inner:
+                continue  # runs inside its group's step, at the pool
+            if fuse and p.id in self._groups:
+                self._forward_group(self._groups[p.id], values, train)
+            elif p.kind == "input":
                 values[p.id] = self._feed_value(p, feeds)
             elif p.kind == "const":
                 values[p.id] = self._consts[p.id]
@@ -198,6 +219,47 @@ class Engine:
                 yield StepEvent(i, "forward", p.id, self.graph.node(p.id).type,
                                 [self._host(values[s]) for s in p.srcs], self._host(values[p.id]),
                                 params={k: self._host(v) for k, v in p.params.items()})
+
+    def _forward_group(self, grp, values: dict, train: bool) -> None:
+        """Run a fused Conv2D → [ReLU] → MaxPool2D group; the inner outputs become lazy."""
+        conv = self._index[grp.conv]
+        out, cache = conv_pool_forward(conv.op, values[conv.srcs[0]], conv.params, grp.k, grp.relu is not None)
+        values[grp.pool] = out
+        self._fused_caches[grp.pool] = cache
+        self._lazy_values[grp.conv] = lambda: conv_output(cache)
+        if grp.relu is not None:
+            relu = self._index[grp.relu].op
+            self._lazy_values[grp.relu] = lambda: relu.forward([self._value_of(grp.conv)], {}, train)[0]
+
+    def _backward_group(self, grp, dout, need_input: bool):
+        """Backward of a fused group; returns ``(conv plan, [dx], conv param grads)``."""
+        conv = self._index[grp.conv]
+        cache = self._fused_caches[grp.pool]
+        dx, p_grads, dcols = conv_pool_backward(conv.op, dout, cache, need_input)
+        self._lazy_grads[grp.conv] = lambda: untile(dcols, cache)
+        if grp.relu is not None:
+            pool = self._index[grp.pool].op
+
+            def relu_grad():
+                _, pool_cache = pool.forward([self._value_of(grp.relu)], {}, self.train_mode)
+                return pool.backward(dout, pool_cache)[0][0]
+
+            self._lazy_grads[grp.relu] = relu_grad
+        return conv, [dx], p_grads
+
+    def _value_of(self, id: str):
+        """Backend value of ``id`` from the last forward (worked out now if it was fused), or None."""
+        v = self._values.get(id)
+        if v is None and id in self._lazy_values:
+            v = self._values[id] = self._lazy_values.pop(id)()
+        return v
+
+    def _grad_of(self, id: str):
+        """Backend ∂L/∂(output of ``id``) from the last backward, or None."""
+        g = self._grads.get(id)
+        if g is None and id in self._lazy_grads:
+            g = self._grads[id] = self._lazy_grads.pop(id)()
+        return g
 
     def backward(self, seed=None, prune: bool = False) -> None:
         """Backpropagate from the loss (the graph's scalar sink), seeded with 1.0.
@@ -228,20 +290,24 @@ class Engine:
             dout = grads.get(p.id)
             if dout is None or (prune and not p.needs_grad):
                 continue
-            if p.kind == "op":
+            owner = p
+            if p.id in self._fused_caches:
+                owner, in_grads, p_grads = self._backward_group(
+                    self._groups[p.id], dout, self._index[self._groups[p.id].conv].need_inputs[0] or not prune)
+            elif p.kind == "op":
                 need = p.need_inputs if prune else True
                 in_grads, p_grads = p.op.backward(dout, self._caches[p.id], need)
             else:
                 in_grads, p_grads = [], {}
                 if p.op.learnable:
                     in_grads, p_grads = p.op.backward(dout, None)
-            for s, gi in zip(p.srcs, in_grads):
+            for s, gi in zip(owner.srcs, in_grads):
                 if gi is None:
                     continue
                 prev = grads.get(s)
                 grads[s] = gi if prev is None else prev + gi
             for name, gp in p_grads.items():
-                self._param_grads[(p.id, name)] = gp
+                self._param_grads[(owner.id, name)] = gp
             if record:
                 vals = [self._host(self._values[s]) for s in p.srcs]
                 hin = [None if gi is None else self._host(gi) for gi in in_grads]
@@ -271,19 +337,21 @@ class Engine:
     def value(self, id: str) -> np.ndarray:
         """Forward output of ``id`` as a host NumPy array."""
         self._node_plan(id)
-        if id not in self._values:
+        v = self._value_of(id)
+        if v is None:
             raise GraphError(f"no value for {id!r} yet: run forward first")
-        return self._host(self._values[id])
+        return self._host(v)
 
     def output_of(self, id: str):
         """Forward output of ``id`` on the backend (no host copy)."""
-        return self._values[id]
+        return self._value_of(id)
 
     def grad(self, id: str) -> np.ndarray:
         """∂L/∂(output of ``id``) as a host array; zeros where the loss does not depend on it."""
         self._node_plan(id)
-        if id in self._grads:
-            return self._host(self._grads[id])
+        g = self._grad_of(id)
+        if g is not None:
+            return self._host(g)
         if not self._grads:
             raise GraphError(f"no gradient for {id!r} yet: run backward first")
         return np.zeros_like(self.value(id))
@@ -358,11 +426,11 @@ class Engine:
         """``(node id, "value" | "grad")`` of the first NaN/Inf in execution order, or ``None``."""
         xp = self.xp
         for p in self._plan:
-            v = self._values.get(p.id)
+            v = self._value_of(p.id)
             if v is not None and v.dtype.kind == "f" and not bool(xp.isfinite(v).all()):
                 return p.id, "value"
         for p in reversed(self._plan):
-            g = self._grads.get(p.id)
+            g = self._grad_of(p.id)
             if g is not None and g.dtype.kind == "f" and not bool(xp.isfinite(g).all()):
                 return p.id, "grad"
             for n in p.op.learnable:

@@ -81,27 +81,36 @@ def pad_hw(x, pad: int, fill=0):
     return out
 
 
-def window_view(x, kh: int, kw: int, stride: int, oh: int, ow: int):
-    """x : (N, C, H, W) -> read-only-by-convention view (N, C, KH, KW, OH, OW) of every window."""
+def window_view(x, kh: int, kw: int, stride: int, oh: int, ow: int, tile: int = 1):
+    """x : (N, C, H, W) -> view (N, C, KH, KW, T, T, OH/T, OW/T) of every window, T = ``tile``.
+
+    Output pixel (a·T + di, b·T + dj) is the window at ``[..., di, dj, a, b]``: with T > 1 the
+    output pixels come grouped by their place in each T×T tile, so a T×T max-pool after the
+    convolution sees T·T contiguous blocks (``layers.fused``). With T = 1 it is the usual
+    row-major order. Read-only by convention (entries overlap when S < K).
+    """
     xp = array_module(x)
     sn, sc, sh, sw = x.strides
+    t = tile
     return xp.lib.stride_tricks.as_strided(
-        x, (x.shape[0], x.shape[1], kh, kw, oh, ow), (sn, sc, sh, sw, sh * stride, sw * stride)
+        x, (x.shape[0], x.shape[1], kh, kw, t, t, oh // t, ow // t),
+        (sn, sc, sh, sw, sh * stride, sw * stride, sh * stride * t, sw * stride * t),
     )
 
 
-def im2col(x, fh: int, fw: int, stride: int, oh: int, ow: int, ones_row: bool = False):
+def im2col(x, fh: int, fw: int, stride: int, oh: int, ow: int, ones_row: bool = False, tile: int = 1):
     """x : (N, C, H, W), already padded -> col : (N, C·FH·FW [+1], OH·OW).
 
     With ``ones_row`` a last row of ones is appended so the bias rides along in the
-    matrix product (and its gradient falls out of the weight gradient).
+    matrix product (and its gradient falls out of the weight gradient). ``tile`` orders
+    the columns as :func:`window_view` does.
     """
     xp = array_module(x)
     n, c = x.shape[:2]
     k = c * fh * fw
     col = xp.empty((n, k + int(ones_row), oh * ow), dtype=x.dtype)
-    dst = col[:, :k].reshape(n, c, fh, fw, oh, ow)
-    src = window_view(x, fh, fw, stride, oh, ow)
+    dst = col[:, :k].reshape((n, c, fh, fw, tile, tile, oh // tile, ow // tile))
+    src = window_view(x, fh, fw, stride, oh, ow, tile)
 
     def part(chunk):
         xp.copyto(dst[chunk], src[chunk])
@@ -112,18 +121,20 @@ def im2col(x, fh: int, fw: int, stride: int, oh: int, ow: int, ones_row: bool = 
     return col
 
 
-def col2im(dcol, padded_shape: tuple, fh: int, fw: int, stride: int, oh: int, ow: int):
+def col2im(dcol, padded_shape: tuple, fh: int, fw: int, stride: int, oh: int, ow: int, tile: int = 1):
     """dcol : (N, C·FH·FW, OH·OW) -> dx : padded_shape (N, C, H + 2P, W + 2P).
 
     Overlapping windows add up: one strided ``+=`` per kernel offset (FH·FW of them).
+    ``tile``: the column order of ``dcol`` (as in :func:`im2col`).
     """
     xp = array_module(dcol)
     n, c = padded_shape[:2]
-    d6 = dcol.reshape(n, c, fh, fw, oh, ow)
+    d = dcol.reshape((n, c, fh, fw, tile, tile, oh // tile, ow // tile))
     dx = xp.zeros(padded_shape, dtype=dcol.dtype)
     for i in range(fh):
         for j in range(fw):
-            dx[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += d6[:, :, i, j]
+            # the entries of window offset (i, j) never overlap each other
+            window_view(dx[:, :, i:, j:], 1, 1, stride, oh, ow, tile)[:, :, 0, 0] += d[:, :, i, j]
     return dx
 
 
@@ -204,6 +215,16 @@ class Conv2D(Op):
 
     def forward(self, inputs, params, train, rng=None):
         (x,) = inputs
+        out, cache = self.forward_columns(x, params)
+        n, fn = out.shape[:2]
+        return out.reshape((n, fn) + cache[4][2:]), cache
+
+    def forward_columns(self, x, params, tile: int = 1):
+        """The convolution with its output as columns: x : (N, C, H, W) -> (N, FN, OH·OW).
+
+        ``tile`` orders the columns as :func:`window_view` does (OH and OW must be
+        multiples of it). Returns ``(out, cache)`` for :meth:`backward_columns`.
+        """
         xp = array_module(x)
         w = params["W"]
         self._check_weight(x.shape, w.shape)
@@ -213,20 +234,27 @@ class Conv2D(Op):
         oh, ow = self._out_hw(h, wd)
         xpad = pad_hw(x, p)
         bias = self.config["bias"]
-        col = im2col(xpad, fh, fw, s, oh, ow, ones_row=bias)
+        col = im2col(xpad, fh, fw, s, oh, ow, ones_row=bias, tile=tile)
         wmat = w.reshape(fn, c * fh * fw)
         wcol = xp.concatenate([wmat, params["b"].reshape(fn, 1)], axis=1) if bias else wmat
         # (FN, K) @ (N, K, OH·OW) -> (N, FN, OH·OW): already NCHW. A batch of small
         # products beats one big (K, N·OH·OW) product here (OpenBLAS's small-matrix
         # kernels), and big NumPy batches are split over two threads.
         out = parallel.matmul(wcol, col)
-        return out.reshape(n, fn, oh, ow), (col, wmat, xpad.shape, x.shape, (fh, fw, oh, ow))
+        return out, (col, wmat, xpad.shape, x.shape, (fh, fw, oh, ow), tile)
 
     def backward(self, dout, cache, need_inputs=True):
-        col, wmat, padded_shape, x_shape, (fh, fw, oh, ow) = cache
-        xp = array_module(dout)
         n, fn = dout.shape[:2]
-        d3 = dout.reshape(n, fn, oh * ow)
+        return self.backward_columns(dout.reshape(n, fn, -1), cache, wants(need_inputs, 0))
+
+    def backward_columns(self, d3, cache, need_input: bool = True):
+        """Gradients from ∂L/∂out as columns d3 : (N, FN, OH·OW), in the cache's column order.
+
+        Returns ``([dx or None], {"W": ..., "b": ...})``.
+        """
+        col, wmat, padded_shape, x_shape, (fh, fw, oh, ow), tile = cache
+        xp = array_module(d3)
+        fn = d3.shape[1]
         # Σ_n dout_n · col_nᵀ as a batch of small BLAS products, then one cheap sum (the
         # per-sample products may run on two threads; the sum stays on this one)
         dwcol = parallel.matmul(d3, col.transpose(0, 2, 1)).sum(axis=0)
@@ -235,9 +263,9 @@ class Conv2D(Op):
         if self.config["bias"]:
             grads["b"] = xp.ascontiguousarray(dwcol[:, k])
         dx = None
-        if wants(need_inputs, 0):
+        if need_input:
             dcol = parallel.matmul(wmat.T, d3)  # (K, FN) @ (N, FN, OH·OW) -> (N, K, OH·OW)
-            dxp = col2im(dcol, padded_shape, fh, fw, self.config["stride"], oh, ow)
+            dxp = col2im(dcol, padded_shape, fh, fw, self.config["stride"], oh, ow, tile)
             p = self.config["padding"]
             h, w = x_shape[2:]
             dx = dxp if p == 0 else xp.ascontiguousarray(dxp[:, :, p:p + h, p:p + w])

@@ -14,7 +14,7 @@ from .parallel import run_batch
 from .registry import register
 
 
-def _first_max(views, xp, best=None, idx=None):
+def first_max(views, xp, best=None, idx=None):
     """Running maximum over ``views`` (a list of equal-shape arrays), keeping the first winner.
 
     Returns ``(best, idx)``: the maximum and, per entry, which view attains it first.
@@ -38,7 +38,7 @@ def _first_max(views, xp, best=None, idx=None):
         best = xp.maximum(views[0], views[1], out=best)
         return best, idx
     if idx is None:
-        idx = xp.empty(shape, dtype=_index_dtype(len(views), xp))
+        idx = xp.empty(shape, dtype=index_dtype(len(views), xp))
     xp.greater(views[1], views[0], out=idx)
     best = xp.maximum(views[0], views[1], out=best)
     for j in range(2, len(views)):
@@ -49,13 +49,13 @@ def _first_max(views, xp, best=None, idx=None):
     return best, idx
 
 
-def _index_dtype(count: int, xp):
-    """dtype of :func:`_first_max`'s winner index for ``count`` views."""
+def index_dtype(count: int, xp):
+    """dtype of :func:`first_max`'s winner index for ``count`` views."""
     return bool if count <= 2 else (xp.uint8 if count <= 256 else xp.int32)
 
 
-def _spread(dout, idx, outs):
-    """``outs[j]`` <- ``dout`` where view ``j`` won (``idx`` from :func:`_first_max`) else 0.
+def spread_to_winners(dout, idx, outs):
+    """``outs[j]`` <- ``dout`` where view ``j`` won (``idx`` from :func:`first_max`) else 0.
 
     Writes every element of every ``outs[j]`` (views into a fresh gradient array).
     """
@@ -138,20 +138,20 @@ class MaxPool2D(_Pool2D):
             # row-major first maximum. A few samples at a time, so the intermediate
             # row maxima are still in cache for the second pass.
             out = xp.empty((n, c, oh, ow), dtype=x.dtype)
-            row_idx = xp.empty((n, c, oh, ow), dtype=_index_dtype(k, xp))
-            col_idx = xp.empty((n, c, h, ow), dtype=_index_dtype(k, xp))
+            row_idx = xp.empty((n, c, oh, ow), dtype=index_dtype(k, xp))
+            col_idx = xp.empty((n, c, h, ow), dtype=index_dtype(k, xp))
             def part(chunk):
                 xc, oc, ric, cic = x[chunk], out[chunk], row_idx[chunk], col_idx[chunk]
                 for sl in batch_slices(xc):
                     rows = xc[sl].reshape(-1, c, h, ow, k)
-                    row_best, _ = _first_max([rows[..., j] for j in range(k)], xp, idx=cic[sl])
+                    row_best, _ = first_max([rows[..., j] for j in range(k)], xp, idx=cic[sl])
                     cols = row_best.reshape(-1, c, oh, k, ow)
-                    _first_max([cols[:, :, :, i] for i in range(k)], xp, best=oc[sl], idx=ric[sl])
+                    first_max([cols[:, :, :, i] for i in range(k)], xp, best=oc[sl], idx=ric[sl])
 
             run_batch(part, x)  # two threads on a big NumPy batch: per-window, so bit-identical
             return out, ("tiles", x.shape, row_idx, col_idx)
         xpad = pad_hw(x, self.config["padding"], fill=-xp.inf)
-        out, idx = _first_max(self._windows(xpad, oh, ow), xp)
+        out, idx = first_max(self._windows(xpad, oh, ow), xp)
         return out, ("windows", xpad.shape, idx, x.shape)
 
     def backward(self, dout, cache, need_inputs=True):
@@ -167,17 +167,17 @@ class MaxPool2D(_Pool2D):
                 for sl in batch_slices(dxc):
                     d = dc[sl]
                     drow = xp.empty((d.shape[0], c, oh, k, ow), dtype=dout.dtype)
-                    _spread(d, ric[sl], [drow[:, :, :, i] for i in range(k)])
+                    spread_to_winners(d, ric[sl], [drow[:, :, :, i] for i in range(k)])
                     drow = drow.reshape(-1, c, h, ow)
                     dxs = dxc[sl]
-                    _spread(drow, cic[sl], [dxs[..., j] for j in range(k)])
+                    spread_to_winners(drow, cic[sl], [dxs[..., j] for j in range(k)])
 
             run_batch(part, dx)
             return [dx.reshape(n, c, h, w)], {}
         _, padded_shape, idx, x_shape = cache
         dxp = xp.zeros(padded_shape, dtype=dout.dtype)
         shares = xp.empty((k * k,) + dout.shape, dtype=dout.dtype)
-        _spread(dout, idx, list(shares))
+        spread_to_winners(dout, idx, list(shares))
         for share, view in zip(shares, self._windows(dxp, *dout.shape[2:])):
             view += share
         return [_crop(dxp, self.config["padding"], x_shape)], {}

@@ -1,0 +1,98 @@
+"""Conv2D → [ReLU] → MaxPool2D computed as one step (the engine's fusion, ``graph.fusion``).
+
+Why: max-pooling a convolution's output the usual way reads it in 2-apart strided steps,
+which NumPy cannot vectorise, and a ReLU in between touches the full-size map twice more
+(forward and backward). Here the convolution writes its output columns grouped by their
+place in each K×K pooling tile (``Conv2D.forward_columns(tile=K)``), so the K·K
+candidates of every window are K·K *contiguous* blocks; the maximum is a few whole-block
+``maximum``/``greater`` calls. The ReLU runs after the pooling, on a K·K times smaller
+array: max(relu(x)) = relu(max(x)), and the gradient reaches the same entry, because a
+window whose maximum is positive has its first maximum at the same place either way and a
+window whose maximum is not positive passes no gradient through the ReLU either way.
+
+The result is the unfused one: the same forward values bit for bit, and the same
+gradients up to the order in which the weight gradient's sum over output pixels is
+added (float rounding only).
+
+Shapes: x : (N, C, H, W) -> conv (N, FN, OH, OW) -> out (N, FN, OH/K, OW/K).
+"""
+from __future__ import annotations
+
+from .base import array_module
+from .parallel import run_batch
+from .pooling import first_max, index_dtype, spread_to_winners
+
+
+def conv_pool_forward(conv, x, params, k: int, relu: bool):
+    """Forward of Conv2D ``conv`` (its ``params``), an optional ReLU, then K×K max-pool, stride K.
+
+    The convolution's OH and OW must be multiples of ``k`` (``k`` ≥ 2). Returns
+    ``(out (N, FN, OH/K, OW/K), cache)``.
+    """
+    xp = array_module(x)
+    cols, conv_cache = conv.forward_columns(x, params, tile=k)
+    n, fn, _ = cols.shape
+    oh, ow = conv_cache[4][2:]
+    tile_px = (oh // k) * (ow // k)
+    blocks = cols.reshape(n, fn, k, k, tile_px)
+    out = xp.empty((n, fn, tile_px), dtype=cols.dtype)
+    row_idx = xp.empty((n, fn, tile_px), dtype=index_dtype(k, xp))
+    col_idx = xp.empty((n, fn, k, tile_px), dtype=index_dtype(k, xp))
+    mask = xp.empty((n, fn, tile_px), dtype=bool) if relu else None
+    zero = cols.dtype.type(0)
+
+    def part(chunk):
+        b, o, ci = blocks[chunk], out[chunk], col_idx[chunk]
+        # the first maximum along each tile row, then the first of those down the rows:
+        # the row-major first maximum of the window
+        rows = [first_max([b[:, :, di, dj] for dj in range(k)], xp, idx=ci[:, :, di])[0] for di in range(k)]
+        first_max(rows, xp, best=o, idx=row_idx[chunk])
+        if relu:
+            xp.greater(o, zero, out=mask[chunk])
+            xp.maximum(o, zero, out=o)
+
+    run_batch(part, cols)  # per-window work: bit-identical on any split
+    return out.reshape(n, fn, oh // k, ow // k), (conv_cache, k, row_idx, col_idx, mask, cols)
+
+
+def conv_pool_backward(conv, dout, cache, need_input: bool = True):
+    """Gradients of :func:`conv_pool_forward` from ∂L/∂out : (N, FN, OH/K, OW/K).
+
+    Returns ``(dx or None, {"W": ..., "b": ...}, dcols)`` where ``dcols`` is ∂L/∂(conv
+    output) in tiled column order (:func:`untile` makes it (N, FN, OH, OW)).
+    """
+    xp = array_module(dout)
+    conv_cache, k, row_idx, col_idx, mask, _ = cache
+    n, fn = dout.shape[:2]
+    d = dout.reshape(n, fn, -1)
+    dcols = xp.empty((n, fn, k, k, d.shape[2]), dtype=dout.dtype)
+
+    def part(chunk):
+        dc = d[chunk] if mask is None else d[chunk] * mask[chunk]
+        blk = dcols[chunk]
+        # down the rows first: tile row di's share goes to its column 0 for now
+        spread_to_winners(dc, row_idx[chunk], [blk[:, :, di, 0] for di in range(k)])
+        for di in range(k):
+            share = blk[:, :, di, 0]
+            if k > 2:  # the multi-way spread writes its outputs one by one: no aliasing
+                share = share.copy()
+            spread_to_winners(share, col_idx[chunk][:, :, di], [blk[:, :, di, dj] for dj in range(k)])
+
+    run_batch(part, dcols)
+    dcols = dcols.reshape(n, fn, -1)
+    (dx,), grads = conv.backward_columns(dcols, conv_cache, need_input)
+    return dx, grads, dcols
+
+
+def untile(cols, cache):
+    """Tiled columns (N, FN, OH·OW) of :func:`conv_pool_forward`'s cache order -> (N, FN, OH, OW)."""
+    k = cache[1]
+    oh, ow = cache[0][4][2:]
+    n, fn = cols.shape[:2]
+    tiled = cols.reshape(n, fn, k, k, oh // k, ow // k)
+    return tiled.transpose(0, 1, 4, 2, 5, 3).reshape(n, fn, oh, ow)
+
+
+def conv_output(cache):
+    """The convolution's output (N, FN, OH, OW) from a :func:`conv_pool_forward` cache."""
+    return untile(cache[5], cache)
