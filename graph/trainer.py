@@ -59,6 +59,22 @@ def _stream(seed: int, stream: int, epoch: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([int(seed) & 0xFFFFFFFF, stream, epoch])
 
 
+def _copy_into(dst: dict | None, src: dict) -> dict:
+    """``src`` (``{node: {name: array}}``) copied into ``dst``'s arrays when they match, else anew.
+
+    The best weights live in one set of buffers for the whole run: a fresh copy per
+    improving epoch would leave the allocator a new hole each time (resident memory creep).
+    """
+    same = dst is not None and dst.keys() == src.keys() and all(
+        dst[id].keys() == t.keys() and all(dst[id][n].shape == a.shape and dst[id][n].dtype == a.dtype
+                                           for n, a in t.items()) for id, t in src.items())
+    if not same:
+        return {id: {n: a.copy() for n, a in t.items()} for id, t in src.items()}
+    for id, t in src.items():
+        for n, a in t.items():
+            np.copyto(dst[id][n], a)
+    return dst
+
 class Trainer:
     """Train ``graph`` on ``data``; iterate over it to run (see the module docs).
 
@@ -329,7 +345,7 @@ class Trainer:
         self._last_good = self._snapshot()
         if improved:
             self.best = {"epoch": epoch, "value": value, "monitor": monitor}
-            self._best_weights = self._last_good
+            self._best_weights = _copy_into(self._best_weights, self._last_good)
             self.bad_epochs = 0
         else:
             self.bad_epochs += 1

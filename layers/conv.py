@@ -98,27 +98,21 @@ def window_view(x, kh: int, kw: int, stride: int, oh: int, ow: int, tile: int = 
     )
 
 
-def im2col(x, fh: int, fw: int, stride: int, oh: int, ow: int, ones_row: bool = False, tile: int = 1):
-    """x : (N, C, H, W), already padded -> col : (N, C·FH·FW [+1], OH·OW).
+def im2col_into(col, x, fh: int, fw: int, stride: int, oh: int, ow: int, tile: int = 1, rows=slice(None)):
+    """Copy the windows of samples ``rows`` of x : (N, C, H, W), already padded, into
+    col : (N, C·FH·FW [+1], OH·OW).
 
-    With ``ones_row`` a last row of ones is appended so the bias rides along in the
-    matrix product (and its gradient falls out of the weight gradient). ``tile`` orders
-    the columns as :func:`window_view` does.
+    ``tile`` orders the columns as :func:`window_view` does. A last row beyond C·FH·FW
+    (present when ``col`` has one) is set to ones, so a bias can ride along in the matrix
+    product (and its gradient falls out of the weight gradient).
     """
     xp = array_module(x)
     n, c = x.shape[:2]
     k = c * fh * fw
-    col = xp.empty((n, k + int(ones_row), oh * ow), dtype=x.dtype)
     dst = col[:, :k].reshape((n, c, fh, fw, tile, tile, oh // tile, ow // tile))
-    src = window_view(x, fh, fw, stride, oh, ow, tile)
-
-    def part(chunk):
-        xp.copyto(dst[chunk], src[chunk])
-        if ones_row:
-            col[chunk, k] = 1
-
-    run_batch(part, col)  # a plain copy: two threads on a big NumPy batch give the same bits
-    return col
+    xp.copyto(dst[rows], window_view(x, fh, fw, stride, oh, ow, tile)[rows])
+    if col.shape[1] > k:
+        col[rows, k] = 1
 
 
 def col2im(dcol, padded_shape: tuple, fh: int, fw: int, stride: int, oh: int, ow: int, tile: int = 1):
@@ -219,11 +213,15 @@ class Conv2D(Op):
         n, fn = out.shape[:2]
         return out.reshape((n, fn) + cache[4][2:]), cache
 
-    def forward_columns(self, x, params, tile: int = 1):
+    def forward_columns(self, x, params, tile: int = 1, then=None):
         """The convolution with its output as columns: x : (N, C, H, W) -> (N, FN, OH·OW).
 
         ``tile`` orders the columns as :func:`window_view` does (OH and OW must be
-        multiples of it). Returns ``(out, cache)`` for :meth:`backward_columns`.
+        multiples of it). Runs a few samples at a time (im2col copy, then their matrix
+        products), so the products read the columns while they are still in cache; big
+        NumPy batches run as two halves on two threads. ``then(out, rows)``, if given, is
+        called right after each group of samples ``rows`` (a slice) has its output, on
+        the same thread. Returns ``(out, cache)`` for :meth:`backward_columns`.
         """
         xp = array_module(x)
         w = params["W"]
@@ -234,37 +232,61 @@ class Conv2D(Op):
         oh, ow = self._out_hw(h, wd)
         xpad = pad_hw(x, p)
         bias = self.config["bias"]
-        col = im2col(xpad, fh, fw, s, oh, ow, ones_row=bias, tile=tile)
         wmat = w.reshape(fn, c * fh * fw)
         wcol = xp.concatenate([wmat, params["b"].reshape(fn, 1)], axis=1) if bias else wmat
-        # (FN, K) @ (N, K, OH·OW) -> (N, FN, OH·OW): already NCHW. A batch of small
-        # products beats one big (K, N·OH·OW) product here (OpenBLAS's small-matrix
-        # kernels), and big NumPy batches are split over two threads.
-        out = parallel.matmul(wcol, col)
+        col = xp.empty((n, wcol.shape[1], oh * ow), dtype=x.dtype)
+        out = xp.empty((n, fn, oh * ow), dtype=xp.result_type(wcol, col))
+        per_item = (col[0].nbytes + out[0].nbytes) if n else 1
+
+        def part(chunk):
+            for rows in parallel.sub_slices(chunk, n, per_item):
+                im2col_into(col, xpad, fh, fw, s, oh, ow, tile, rows)
+                # (FN, K) @ (K, OH·OW) per sample: already NCHW; a batch of small products
+                # beats one big (K, N·OH·OW) product here (OpenBLAS's small-matrix kernels)
+                xp.matmul(wcol, col[rows], out=out[rows])
+                if then is not None:
+                    then(out, rows)
+
+        run_batch(part, out)  # every sample's product is the same BLAS call on any split
         return out, (col, wmat, xpad.shape, x.shape, (fh, fw, oh, ow), tile)
 
     def backward(self, dout, cache, need_inputs=True):
         n, fn = dout.shape[:2]
         return self.backward_columns(dout.reshape(n, fn, -1), cache, wants(need_inputs, 0))
 
-    def backward_columns(self, d3, cache, need_input: bool = True):
+    def backward_columns(self, d3, cache, need_input: bool = True, fill=None):
         """Gradients from ∂L/∂out as columns d3 : (N, FN, OH·OW), in the cache's column order.
 
-        Returns ``([dx or None], {"W": ..., "b": ...})``.
+        A few samples at a time, like :meth:`forward_columns`; ``fill(rows)``, if given,
+        writes ``d3[rows]`` just before they are used. Returns ``([dx or None], {"W": ...,
+        "b": ...})``.
         """
         col, wmat, padded_shape, x_shape, (fh, fw, oh, ow), tile = cache
         xp = array_module(d3)
-        fn = d3.shape[1]
-        # Σ_n dout_n · col_nᵀ as a batch of small BLAS products, then one cheap sum (the
-        # per-sample products may run on two threads; the sum stays on this one)
-        dwcol = parallel.matmul(d3, col.transpose(0, 2, 1)).sum(axis=0)
+        n, fn = d3.shape[:2]
+        # Σ_n dout_n · col_nᵀ: per-sample products, then one sum on this thread (the same
+        # sum whatever the split)
+        per_sample = xp.empty((n, fn, col.shape[1]), dtype=xp.result_type(d3, col))
+        dcol = xp.empty((n, wmat.shape[1], oh * ow), dtype=per_sample.dtype) if need_input else None
+        wmat_t = wmat.T
+        per_item = (d3[0].nbytes + col[0].nbytes + (dcol[0].nbytes if need_input else 0)) if n else 1
+
+        def part(chunk):
+            for rows in parallel.sub_slices(chunk, n, per_item):
+                if fill is not None:
+                    fill(rows)
+                xp.matmul(d3[rows], col[rows].transpose(0, 2, 1), out=per_sample[rows])
+                if need_input:  # (K, FN) @ (FN, OH·OW) per sample
+                    xp.matmul(wmat_t, d3[rows], out=dcol[rows])
+
+        run_batch(part, d3, size=per_sample.size * oh * ow)
+        dwcol = per_sample.sum(axis=0)
         k = wmat.shape[1]
         grads = {"W": dwcol[:, :k].reshape(fn, padded_shape[1], fh, fw)}
         if self.config["bias"]:
             grads["b"] = xp.ascontiguousarray(dwcol[:, k])
         dx = None
         if need_input:
-            dcol = parallel.matmul(wmat.T, d3)  # (K, FN) @ (N, FN, OH·OW) -> (N, K, OH·OW)
             dxp = col2im(dcol, padded_shape, fh, fw, self.config["stride"], oh, ow, tile)
             p = self.config["padding"]
             h, w = x_shape[2:]

@@ -26,32 +26,31 @@ from .pooling import first_max, index_dtype, spread_to_winners
 def conv_pool_forward(conv, x, params, k: int, relu: bool):
     """Forward of Conv2D ``conv`` (its ``params``), an optional ReLU, then K×K max-pool, stride K.
 
-    The convolution's OH and OW must be multiples of ``k`` (``k`` ≥ 2). Returns
-    ``(out (N, FN, OH/K, OW/K), cache)``.
+    The convolution's OH and OW must be multiples of ``k`` (``k`` ≥ 2). Each group of a few
+    samples is pooled right after its convolution, while its output is still in cache.
+    Returns ``(out (N, FN, OH/K, OW/K), cache)``.
     """
     xp = array_module(x)
-    cols, conv_cache = conv.forward_columns(x, params, tile=k)
-    n, fn, _ = cols.shape
-    oh, ow = conv_cache[4][2:]
+    n, fn, oh, ow = conv.infer_shape(x.shape)
     tile_px = (oh // k) * (ow // k)
-    blocks = cols.reshape(n, fn, k, k, tile_px)
-    out = xp.empty((n, fn, tile_px), dtype=cols.dtype)
+    out = xp.empty((n, fn, tile_px), dtype=x.dtype)
     row_idx = xp.empty((n, fn, tile_px), dtype=index_dtype(k, xp))
     col_idx = xp.empty((n, fn, k, tile_px), dtype=index_dtype(k, xp))
     mask = xp.empty((n, fn, tile_px), dtype=bool) if relu else None
-    zero = cols.dtype.type(0)
+    zero = x.dtype.type(0)
 
-    def part(chunk):
-        b, o, ci = blocks[chunk], out[chunk], col_idx[chunk]
+    def pool(cols, rows):
+        b = cols[rows].reshape(-1, fn, k, k, tile_px)
+        o, ci = out[rows], col_idx[rows]
         # the first maximum along each tile row, then the first of those down the rows:
         # the row-major first maximum of the window
-        rows = [first_max([b[:, :, di, dj] for dj in range(k)], xp, idx=ci[:, :, di])[0] for di in range(k)]
-        first_max(rows, xp, best=o, idx=row_idx[chunk])
+        best = [first_max([b[:, :, di, dj] for dj in range(k)], xp, idx=ci[:, :, di])[0] for di in range(k)]
+        first_max(best, xp, best=o, idx=row_idx[rows])
         if relu:
-            xp.greater(o, zero, out=mask[chunk])
+            xp.greater(o, zero, out=mask[rows])
             xp.maximum(o, zero, out=o)
 
-    run_batch(part, cols)  # per-window work: bit-identical on any split
+    cols, conv_cache = conv.forward_columns(x, params, tile=k, then=pool)
     return out.reshape(n, fn, oh // k, ow // k), (conv_cache, k, row_idx, col_idx, mask, cols)
 
 
@@ -65,22 +64,22 @@ def conv_pool_backward(conv, dout, cache, need_input: bool = True):
     conv_cache, k, row_idx, col_idx, mask, _ = cache
     n, fn = dout.shape[:2]
     d = dout.reshape(n, fn, -1)
-    dcols = xp.empty((n, fn, k, k, d.shape[2]), dtype=dout.dtype)
+    tiles = xp.empty((n, fn, k, k, d.shape[2]), dtype=dout.dtype)  # ∂L/∂(conv output), by tile place
 
-    def part(chunk):
-        dc = d[chunk] if mask is None else d[chunk] * mask[chunk]
-        blk = dcols[chunk]
+    def spread(rows):
+        """∂L/∂(conv output) of samples ``rows``, just before the convolution's backward reads it."""
+        dc = d[rows] if mask is None else d[rows] * mask[rows]
+        blk = tiles[rows]
         # down the rows first: tile row di's share goes to its column 0 for now
-        spread_to_winners(dc, row_idx[chunk], [blk[:, :, di, 0] for di in range(k)])
+        spread_to_winners(dc, row_idx[rows], [blk[:, :, di, 0] for di in range(k)])
         for di in range(k):
             share = blk[:, :, di, 0]
             if k > 2:  # the multi-way spread writes its outputs one by one: no aliasing
                 share = share.copy()
-            spread_to_winners(share, col_idx[chunk][:, :, di], [blk[:, :, di, dj] for dj in range(k)])
+            spread_to_winners(share, col_idx[rows][:, :, di], [blk[:, :, di, dj] for dj in range(k)])
 
-    run_batch(part, dcols)
-    dcols = dcols.reshape(n, fn, -1)
-    (dx,), grads = conv.backward_columns(dcols, conv_cache, need_input)
+    dcols = tiles.reshape(n, fn, -1)
+    (dx,), grads = conv.backward_columns(dcols, conv_cache, need_input, fill=spread)
     return dx, grads, dcols
 
 
