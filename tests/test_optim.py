@@ -174,3 +174,34 @@ def test_optimizer_race_on_the_books_function():
         f0 = path[0, 0] ** 2 / 20 + path[0, 1] ** 2
         f_end = path[-1, 0] ** 2 / 20 + path[-1, 1] ** 2
         assert f_end < 0.1 * f0
+
+
+@pytest.mark.parametrize("name, options", [("adam", {}), ("momentum", {"momentum": 0.5}), ("rmsprop", {}),
+                                           ("adam", {"beta1": 0.3})])
+def test_decaying_state_never_becomes_subnormal(name, options):
+    """A weight whose gradient stays 0 has its state decay geometrically; subnormal float32
+    values would make every later step many times slower, so they are flushed to 0."""
+    opt = make_optimizer(name, lr=0.01, **options)
+    p = {"w": np.ones(64, dtype=np.float32)}
+    g = np.zeros(64, dtype=np.float32)
+    g[:32] = 1.0
+    opt.step(p, {"w": g})
+    g[:32] = 0.0
+    tiny = np.finfo(np.float32).tiny
+    for _ in range(3000):
+        opt.step(p, {"w": g})
+        for arr in opt.state["w"].values():
+            assert not np.any((arr != 0) & (np.abs(arr) < tiny)), f"subnormal state after step {opt.t}"
+
+
+def test_flushing_leaves_ordinary_state_alone():
+    opt = Adam(lr=0.01)
+    ref = Adam(lr=0.01)
+    ref._flush_tiny_state = lambda: None  # never flushes anything
+    rng = np.random.default_rng(0)
+    pa, pb = {"w": np.ones(50, dtype=np.float32)}, {"w": np.ones(50, dtype=np.float32)}
+    for _ in range(300):
+        g = rng.standard_normal(50).astype(np.float32)
+        opt.step(pa, {"w": g})
+        ref.step(pb, {"w": g})
+    np.testing.assert_array_equal(pa["w"], pb["w"])
