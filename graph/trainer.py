@@ -47,6 +47,7 @@ from .datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_t
 from .metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
 from .optim import make_optimizer
 from .perf import release_free_memory
+from .safekeeping import all_finite, copy_snapshot, copy_state
 from .schedules import make_schedule
 from .train_events import (  # noqa: F401 - re-exported: callers import them from here
     MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, TrainError,
@@ -58,22 +59,6 @@ _SHUFFLE, _AUGMENT, _DROPOUT = 1, 2, 3
 def _stream(seed: int, stream: int, epoch: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([int(seed) & 0xFFFFFFFF, stream, epoch])
 
-
-def _copy_into(dst: dict | None, src: dict) -> dict:
-    """``src`` (``{node: {name: array}}``) copied into ``dst``'s arrays when they match, else anew.
-
-    The best weights live in one set of buffers for the whole run: a fresh copy per
-    improving epoch would leave the allocator a new hole each time (resident memory creep).
-    """
-    same = dst is not None and dst.keys() == src.keys() and all(
-        dst[id].keys() == t.keys() and all(dst[id][n].shape == a.shape and dst[id][n].dtype == a.dtype
-                                           for n, a in t.items()) for id, t in src.items())
-    if not same:
-        return {id: {n: a.copy() for n, a in t.items()} for id, t in src.items()}
-    for id, t in src.items():
-        for n, a in t.items():
-            np.copyto(dst[id][n], a)
-    return dst
 
 class Trainer:
     """Train ``graph`` on ``data``; iterate over it to run (see the module docs).
@@ -229,43 +214,13 @@ class Trainer:
             for name, arr in tensors.items():
                 self.engine.set_param(id, name, arr)
 
-    def _params_finite(self) -> bool:
-        xp = self.xp
-        return all(bool(xp.isfinite(p).all()) for p in self.engine.params_ref().values())
-
     def _state_refs(self) -> dict:
         """Backend arrays of every weight and buffer, ``{(node, name): array}``."""
         return self.engine.state_ref()
 
     def _keep_pre_step(self) -> None:
         """Copy the weights and buffers on the device (into reused buffers) before an update."""
-        xp, prev = self.xp, self._pre_step
-        refs = self._state_refs()
-        if prev is None or prev.keys() != refs.keys() or any(
-                prev[k].shape != a.shape or prev[k].dtype != a.dtype for k, a in refs.items()):
-            self._pre_step = {k: a.copy() for k, a in refs.items()}
-            return
-        for k, a in refs.items():
-            xp.copyto(prev[k], a)
-
-    def _grads_finite(self, grads: dict) -> bool:
-        """Whether every gradient entry is finite.
-
-        Fast path (NumPy): one BLAS dot product g·g per tensor; a sum of squares is finite
-        whenever all entries are (NaN/Inf make it NaN/Inf). Only when it is not (which
-        also happens for huge finite entries whose squares overflow) are the entries
-        checked one by one.
-        """
-        xp = self.xp
-        if xp is np:
-            with np.errstate(over="ignore", invalid="ignore"):
-                for g in grads.values():
-                    flat = g.reshape(-1)
-                    if not math.isfinite(float(np.dot(flat, flat))) and not bool(np.isfinite(flat).all()):
-                        return False
-            return True
-        flags = [xp.isfinite(g).all() for g in grads.values()]
-        return not flags or bool(xp.stack(flags).all())
+        self._pre_step = copy_state(self._pre_step, self._state_refs(), self.xp)
 
     def _roll_back(self) -> None:
         """Restore the weights from before the update that led to a non-finite loss/gradient."""
@@ -312,7 +267,7 @@ class Trainer:
                     self._nonfinite(epoch, "loss", loss)
                     break
                 grads = eng.grads_ref()
-                if not self._grads_finite(grads):
+                if not all_finite(grads, xp):
                     self._nonfinite(epoch, "gradient", loss)
                     break
                 self._keep_pre_step()
@@ -345,7 +300,7 @@ class Trainer:
         self._last_good = self._snapshot()
         if improved:
             self.best = {"epoch": epoch, "value": value, "monitor": monitor}
-            self._best_weights = _copy_into(self._best_weights, self._last_good)
+            self._best_weights = copy_snapshot(self._best_weights, self._last_good)
             self.bad_epochs = 0
         else:
             self.bad_epochs += 1
