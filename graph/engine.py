@@ -251,14 +251,16 @@ class Engine:
         """Backend value of ``id`` from the last forward (worked out now if it was fused), or None."""
         v = self._values.get(id)
         if v is None and id in self._lazy_values:
-            v = self._values[id] = self._lazy_values.pop(id)()
+            v = self._values[id] = self._lazy_values[id]()
+            self._lazy_values.pop(id, None)
         return v
 
     def _grad_of(self, id: str):
         """Backend ∂L/∂(output of ``id``) from the last backward, or None."""
         g = self._grads.get(id)
         if g is None and id in self._lazy_grads:
-            g = self._grads[id] = self._lazy_grads.pop(id)()
+            g = self._grads[id] = self._lazy_grads[id]()
+            self._lazy_grads.pop(id, None)
         return g
 
     def backward(self, seed=None, prune: bool = False) -> None:
@@ -344,7 +346,10 @@ class Engine:
 
     def output_of(self, id: str):
         """Forward output of ``id`` on the backend (no host copy)."""
-        return self._value_of(id)
+        v = self._value_of(id)
+        if v is None:
+            raise GraphError(f"no value for {id!r} yet: run forward first")
+        return v
 
     def grad(self, id: str) -> np.ndarray:
         """∂L/∂(output of ``id``) as a host array; zeros where the loss does not depend on it."""

@@ -123,12 +123,16 @@ class Optimizer:
         return max(1, min(128, int(span)))
 
     def _flush_tiny_state(self) -> None:
-        """Set the state entries of float tensors whose magnitude is nearly subnormal to 0."""
+        """Set the float32/float64 state entries whose magnitude is nearly subnormal to 0.
+
+        (float16 is left alone: NumPy computes it in float32, where its subnormals are
+        ordinary numbers, and its range is too short for the margin.)
+        """
         for slots in self.state.values():
             for arr in slots.values():
-                if arr.dtype.kind == "f":
+                if arr.dtype in (np.float32, np.float64):
                     xp = array_module(arr)
-                    arr[xp.abs(arr) < xp.finfo(arr.dtype).tiny * self.FLUSH_TINY] = 0
+                    arr[xp.abs(arr) < float(np.finfo(arr.dtype).tiny) * self.FLUSH_TINY] = 0
 
     def _decayed(self, key, p, g):
         if self.weight_decay and _tensor_name(key) in DECAY_NAMES:

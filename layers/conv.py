@@ -119,7 +119,7 @@ def col2im(dcol, padded_shape: tuple, fh: int, fw: int, stride: int, oh: int, ow
     """dcol : (N, C·FH·FW, OH·OW) -> dx : padded_shape (N, C, H + 2P, W + 2P).
 
     Overlapping windows add up: one strided ``+=`` per kernel offset (FH·FW of them).
-    ``tile``: the column order of ``dcol`` (as in :func:`im2col`).
+    ``tile``: the column order of ``dcol`` (as in :func:`im2col_into`).
     """
     xp = array_module(dcol)
     n, c = padded_shape[:2]
@@ -251,8 +251,8 @@ class Conv2D(Op):
         return out, (col, wmat, xpad.shape, x.shape, (fh, fw, oh, ow), tile)
 
     def backward(self, dout, cache, need_inputs=True):
-        n, fn = dout.shape[:2]
-        return self.backward_columns(dout.reshape(n, fn, -1), cache, wants(need_inputs, 0))
+        n, fn, oh, ow = dout.shape
+        return self.backward_columns(dout.reshape(n, fn, oh * ow), cache, wants(need_inputs, 0))
 
     def backward_columns(self, d3, cache, need_input: bool = True, fill=None):
         """Gradients from ∂L/∂out as columns d3 : (N, FN, OH·OW), in the cache's column order.

@@ -75,7 +75,7 @@ class Affine(Op):
     def forward(self, inputs, params, train, rng=None):
         (x,) = inputs
         w = params["W"]
-        x2 = x.reshape(1 if x.ndim == 1 else x.shape[0], -1)
+        x2 = x.reshape(1 if x.ndim == 1 else x.shape[0], math.prod(x.shape[1:]) if x.ndim > 1 else x.shape[0])
         if x2.shape[1] != w.shape[0]:
             raise ShapeError(
                 f"Affine: input {fmt_shape(x.shape)} has D = {x2.shape[1]} features per sample "
@@ -88,7 +88,7 @@ class Affine(Op):
 
     def backward(self, dout, cache, need_inputs=True):
         x2, w, shape = cache
-        d2 = dout.reshape(x2.shape[0], -1)
+        d2 = dout.reshape(x2.shape[0], w.shape[1])
         grads = {"W": parallel.matmul(x2.T, d2)}
         if self.config["bias"]:
             grads["b"] = d2.sum(axis=0)
@@ -120,7 +120,7 @@ class Flatten(Op):
 
     def forward(self, inputs, params, train, rng=None):
         (x,) = inputs
-        return x.reshape(x.shape[0], -1), x.shape
+        return x.reshape(x.shape[0], math.prod(x.shape[1:])), x.shape
 
     def backward(self, dout, cache, need_inputs=True):
         return [dout.reshape(cache)], {}

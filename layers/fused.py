@@ -12,7 +12,9 @@ window whose maximum is not positive passes no gradient through the ReLU either 
 
 The result is the unfused one: the same forward values bit for bit, and the same
 gradients up to the order in which the weight gradient's sum over output pixels is
-added (float rounding only).
+added (float rounding only). One exception, where nothing is meaningful anyway: a
+window holding a NaN passes no gradient back (the unfused ops may pass one to an
+earlier, positive entry).
 
 Shapes: x : (N, C, H, W) -> conv (N, FN, OH, OW) -> out (N, FN, OH/K, OW/K).
 """
@@ -62,8 +64,8 @@ def conv_pool_backward(conv, dout, cache, need_input: bool = True):
     """
     xp = array_module(dout)
     conv_cache, k, row_idx, col_idx, mask, _ = cache
-    n, fn = dout.shape[:2]
-    d = dout.reshape(n, fn, -1)
+    n, fn, ph, pw = dout.shape
+    d = dout.reshape(n, fn, ph * pw)
     tiles = xp.empty((n, fn, k, k, d.shape[2]), dtype=dout.dtype)  # ∂L/∂(conv output), by tile place
 
     def spread(rows):
@@ -78,7 +80,7 @@ def conv_pool_backward(conv, dout, cache, need_input: bool = True):
                 share = share.copy()
             spread_to_winners(share, col_idx[rows][:, :, di], [blk[:, :, di, dj] for dj in range(k)])
 
-    dcols = tiles.reshape(n, fn, -1)
+    dcols = tiles.reshape(n, fn, k * k * ph * pw)
     (dx,), grads = conv.backward_columns(dcols, conv_cache, need_input, fill=spread)
     return dx, grads, dcols
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graph import Engine, Graph, templates
+from graph import Engine, Graph, GraphError, templates
 from graph.fusion import find_conv_pool_groups
 from layers import parallel
 
@@ -180,3 +180,24 @@ def test_a_nan_in_the_filters_is_named_at_the_conv():
     with np.errstate(invalid="ignore"):
         eng.forward(feeds, train=True)
         assert eng.first_nonfinite() == ("conv1", "value")
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_an_empty_batch_runs_forward_and_backward(fuse):
+    g = conv_pool_graph({"out_channels": 3, "kernel_size": 3, "padding": 1}, {"kernel_size": 2, "stride": 2})
+    g.remove_node("loss")
+    g.remove_node("t")
+    g.add_node("Sum", id="sum")
+    g.connect("fc", "sum")
+    eng = Engine(g, seed=0)
+    eng.fuse = fuse
+    eng.forward({"x": np.zeros((0, 2, 12, 12))})
+    eng.backward()
+    assert eng.grad("conv").shape == (0, 3, 12, 12) and eng.grad("x").shape == (0, 2, 12, 12)
+    assert eng.param_grad("conv", "W").shape == (3, 2, 3, 3)
+
+
+def test_output_of_a_node_not_run_is_a_graph_error():
+    eng = Engine(templates.build("simple_convnet"), seed=0)
+    with pytest.raises(GraphError, match="run forward first"):
+        eng.output_of("relu1")

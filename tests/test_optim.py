@@ -205,3 +205,12 @@ def test_flushing_leaves_ordinary_state_alone():
         opt.step(pa, {"w": g})
         ref.step(pb, {"w": g})
     np.testing.assert_array_equal(pa["w"], pb["w"])
+
+
+def test_float16_state_is_never_flushed():
+    opt = make_optimizer("adagrad", lr=1e-3)
+    p = {"w": np.ones(4, dtype=np.float16)}
+    g = {"w": np.ones(4, dtype=np.float16)}
+    for _ in range(256):
+        opt.step(p, g)
+    np.testing.assert_array_equal(opt.state["w"]["h"], np.full(4, 256, dtype=np.float16))
