@@ -231,11 +231,11 @@ class Engine:
             relu = self._index[grp.relu].op
             self._lazy_values[grp.relu] = lambda: relu.forward([self._value_of(grp.conv)], {}, train)[0]
 
-    def _backward_group(self, grp, dout, need_input: bool):
+    def _backward_group(self, grp, dout, prune: bool):
         """Backward of a fused group; returns ``(conv plan, [dx], conv param grads)``."""
         conv = self._index[grp.conv]
         cache = self._fused_caches[grp.pool]
-        dx, p_grads, dcols = conv_pool_backward(conv.op, dout, cache, need_input)
+        dx, p_grads, dcols = conv_pool_backward(conv.op, dout, cache, conv.need_inputs[0] or not prune)
         self._lazy_grads[grp.conv] = lambda: untile(dcols, cache)
         if grp.relu is not None:
             pool = self._index[grp.pool].op
@@ -294,8 +294,7 @@ class Engine:
                 continue
             owner = p
             if p.id in self._fused_caches:
-                owner, in_grads, p_grads = self._backward_group(
-                    self._groups[p.id], dout, self._index[self._groups[p.id].conv].need_inputs[0] or not prune)
+                owner, in_grads, p_grads = self._backward_group(self._groups[p.id], dout, prune)
             elif p.kind == "op":
                 need = p.need_inputs if prune else True
                 in_grads, p_grads = p.op.backward(dout, self._caches[p.id], need)

@@ -217,9 +217,9 @@ class Conv2D(Op):
         """The convolution with its output as columns: x : (N, C, H, W) -> (N, FN, OH·OW).
 
         ``tile`` orders the columns as :func:`window_view` does (OH and OW must be
-        multiples of it). Runs a few samples at a time (im2col copy, then their matrix
-        products), so the products read the columns while they are still in cache; big
-        NumPy batches run as two halves on two threads. ``then(out, rows)``, if given, is
+        multiples of it). Big NumPy batches run as two halves on two threads, each in
+        groups of samples (``parallel.sub_slices``: im2col copy, then their matrix
+        products). ``then(out, rows)``, if given, is
         called right after each group of samples ``rows`` (a slice) has its output, on
         the same thread. Returns ``(out, cache)`` for :meth:`backward_columns`.
         """
