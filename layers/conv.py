@@ -219,9 +219,9 @@ class Conv2D(Op):
         ``tile`` orders the columns as :func:`window_view` does (OH and OW must be
         multiples of it). Big NumPy batches run as two halves on two threads, each in
         groups of samples (``parallel.sub_slices``: im2col copy, then their matrix
-        products). ``then(out, rows)``, if given, is
-        called right after each group of samples ``rows`` (a slice) has its output, on
-        the same thread. Returns ``(out, cache)`` for :meth:`backward_columns`.
+        products). ``then(out, rows)``, if given, is called right after each group of
+        samples ``rows`` (a slice) has its output, on the same thread. Returns
+        ``(out, cache)`` for :meth:`backward_columns`.
         """
         xp = array_module(x)
         w = params["W"]
