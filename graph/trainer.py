@@ -203,11 +203,12 @@ class Trainer:
         return total_loss / n, correct / n, (np.concatenate(preds) if want_predictions else None)
 
     # -- weights ---------------------------------------------------------------------------------
-    def _snapshot(self) -> dict:
-        """Host float64 copies of every weight and buffer, ``{node: {name: array}}``."""
+    def _snapshot(self, into: dict | None = None) -> dict:
+        """Host float64 copies of every weight and buffer, ``{node: {name: array}}``, written
+        into ``into``'s arrays when they fit."""
         self.engine.sync_to_graph()
-        return {id: {k: w.copy() for k, w in self.graph.node(id).weights.items()}
-                for id in self.graph.nodes() if self.graph.node(id).weights}
+        g = self.graph
+        return copy_snapshot(into, {id: g.node(id).weights for id in g.nodes() if g.node(id).weights})
 
     def _restore(self, weights: dict) -> None:
         for id, tensors in weights.items():
@@ -297,7 +298,7 @@ class Trainer:
         self.schedule.step_epoch(val_loss if val_loss is not None else train_loss)
         sign = 1.0 if MONITORS[monitor] == "min" else -1.0
         improved = self.best is None or sign * value < sign * self.best["value"]
-        self._last_good = self._snapshot()
+        self._last_good = self._snapshot(into=self._last_good)
         if improved:
             self.best = {"epoch": epoch, "value": value, "monitor": monitor}
             self._best_weights = copy_snapshot(self._best_weights, self._last_good)
