@@ -239,7 +239,7 @@ class Conv2D(Op):
         per_item = (col[0].nbytes + out[0].nbytes) if n else 1
 
         def part(chunk):
-            for rows in parallel.sub_slices(chunk, n, per_item):
+            for rows in parallel.sub_slices(out, chunk, per_item):
                 im2col_into(col, xpad, fh, fw, s, oh, ow, tile, rows)
                 # (FN, K) @ (K, OH·OW) per sample: already NCHW; a batch of small products
                 # beats one big (K, N·OH·OW) product here (OpenBLAS's small-matrix kernels)
@@ -272,7 +272,7 @@ class Conv2D(Op):
         per_item = (d3[0].nbytes + col[0].nbytes + (dcol[0].nbytes if need_input else 0)) if n else 1
 
         def part(chunk):
-            for rows in parallel.sub_slices(chunk, n, per_item):
+            for rows in parallel.sub_slices(d3, chunk, per_item):
                 if fill is not None:
                     fill(rows)
                 xp.matmul(d3[rows], col[rows].transpose(0, 2, 1), out=per_sample[rows])

@@ -78,13 +78,17 @@ def batch_chunks(x, size: int | None = None) -> list:
     return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
 
 
-def sub_slices(chunk, n: int, per_item_bytes: int, budget: int = 1 << 23) -> list:
-    """Absolute slices of ``chunk`` (a slice of axis 0 of length ``n``, from :func:`batch_chunks`)
+def sub_slices(x, chunk, per_item_bytes: int, budget: int = 1 << 23) -> list:
+    """Absolute slices of ``chunk`` (a slice of axis 0 of ``x``, from :func:`batch_chunks`)
     holding about ``budget`` bytes each, at least one item.
 
-    For a pipeline of steps over a few samples at a time, so each step finds the previous
-    one's output still in the core's cache.
+    For a pipeline of steps over groups of samples, so each step finds much of the
+    previous one's output still in cache. Arrays other than NumPy's (CuPy) get the whole
+    chunk: on a GPU one kernel over the whole batch is fastest.
     """
+    n = x.shape[0]
+    if type(x) is not np.ndarray:
+        return [slice(0, n)]
     start, stop, _ = chunk.indices(n) if isinstance(chunk, slice) else (0, n, 1)
     step = max(1, budget // max(per_item_bytes, 1))
     return [slice(a, min(a + step, stop)) for a in range(start, stop, step)] or [slice(start, stop)]

@@ -95,3 +95,11 @@ def test_worker_exceptions_propagate(threads):
 
     with pytest.raises(ValueError, match="boom"):
         parallel.run_batch(fail, big)
+
+
+def test_sub_slices_cover_the_chunk_in_budget_sized_groups():
+    x = np.zeros((10, 4), dtype=np.float32)
+    assert parallel.sub_slices(x, slice(2, 9), per_item_bytes=16, budget=48) == [slice(2, 5), slice(5, 8), slice(8, 9)]
+    assert parallel.sub_slices(x, slice(None), per_item_bytes=16, budget=1 << 20) == [slice(0, 10)]
+    assert parallel.sub_slices(x[:0], slice(None), per_item_bytes=16) == [slice(0, 0)]
+    assert parallel.sub_slices(x.view(np.recarray), slice(None), per_item_bytes=16, budget=16) == [slice(0, 10)]
