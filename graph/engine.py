@@ -55,6 +55,15 @@ class _Plan:
     need_inputs: tuple
 
 
+def _settle(done: dict, pending: dict, id: str):
+    """``done[id]``, computing it first from the callable ``pending[id]`` when there is one."""
+    v = done.get(id)
+    if v is None and id in pending:
+        v = done[id] = pending[id]()
+        pending.pop(id, None)
+    return v
+
+
 class Engine:
     """Run a graph. ``backend`` is numpy | cupy | auto; ``dtype`` float64 | float32 | float16.
 
@@ -249,19 +258,11 @@ class Engine:
 
     def _value_of(self, id: str):
         """Backend value of ``id`` from the last forward (worked out now if it was fused), or None."""
-        v = self._values.get(id)
-        if v is None and id in self._lazy_values:
-            v = self._values[id] = self._lazy_values[id]()
-            self._lazy_values.pop(id, None)
-        return v
+        return _settle(self._values, self._lazy_values, id)
 
     def _grad_of(self, id: str):
         """Backend ∂L/∂(output of ``id``) from the last backward, or None."""
-        g = self._grads.get(id)
-        if g is None and id in self._lazy_grads:
-            g = self._grads[id] = self._lazy_grads[id]()
-            self._lazy_grads.pop(id, None)
-        return g
+        return _settle(self._grads, self._lazy_grads, id)
 
     def backward(self, seed=None, prune: bool = False) -> None:
         """Backpropagate from the loss (the graph's scalar sink), seeded with 1.0.
