@@ -32,7 +32,7 @@ def op_from_mime(mime: QMimeData | None) -> str | None:
 
 def graph_mime(graph, node_ids) -> QMimeData:
     """Mime data holding ``node_ids`` of ``graph`` and the edges among them, as JSON."""
-    from graph.fileformat import graph_to_dict  # noqa: PLC0415 - keeps this module light
+    from graph.model.fileformat import graph_to_dict  # noqa: PLC0415 - keeps this module light
 
     text = json.dumps(graph_to_dict(graph, node_ids=list(node_ids)))
     mime = QMimeData()
@@ -52,7 +52,7 @@ def graph_from_mime(mime: QMimeData | None):
     else:
         return None
     from graph import GraphError  # noqa: PLC0415
-    from graph.fileformat import GraphFileError, graph_from_dict  # noqa: PLC0415
+    from graph.model.fileformat import GraphFileError, graph_from_dict  # noqa: PLC0415
 
     try:
         return graph_from_dict(json.loads(text), source="clipboard")

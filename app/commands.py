@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
+from .node_spec import NodeSpec
+
 MOVE_ID = 4101
 
 
@@ -30,7 +32,6 @@ class RemoveNodes(QUndoCommand):
         n = len(ids)
         default = f"Delete {n} node{'s' * (n != 1)}" if n else "Delete connection"
         super().__init__(text or default)
-        from .document import NodeSpec  # noqa: PLC0415 - document imports this module
 
         g = doc.graph
         self.doc = doc

@@ -9,7 +9,6 @@ a widget, so the document is testable without a window.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,25 +20,9 @@ from layers import ParamError, ShapeError
 from layers.base import fmt_shape
 
 from . import commands, layout
+from .node_spec import NodeSpec
 
 EDIT_ERRORS = (GraphError, ParamError, ShapeError)
-
-
-@dataclass
-class NodeSpec:
-    """Everything needed to (re)create a node: what a removal saves for its undo."""
-
-    type: str
-    id: str
-    params: dict
-    position: tuple = (0.0, 0.0)
-    label: str = ""
-    weights: dict = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, node) -> NodeSpec:
-        return cls(node.type, node.id, dict(node.params), tuple(node.position), node.label,
-                   {k: np.array(v, copy=True) for k, v in node.weights.items()})
 
 
 class GraphDocument(QObject):

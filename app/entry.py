@@ -1,12 +1,11 @@
 """The ``backprop-studio`` console entry point.
 
 Headless subcommands (``run``, ``gradcheck``, ``templates``, ``train``, ``download``) go
-to :func:`graph.cli.main` and never import Qt; everything else (no arguments,
+to :func:`graph.cli.main.main` and never import Qt; everything else (no arguments,
 ``open FILE``, ``--screenshot PNG``, ``--steps N`` ...) opens the editor.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     """Dispatch to the headless CLI or the GUI; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and (argv[0] in HEADLESS or argv[0] in ("-h", "--help")):
-        from graph.cli import main as cli_main  # noqa: PLC0415 - keeps GUI start-up free of CLI imports
+        from graph.cli.main import main as cli_main  # noqa: PLC0415 - keeps GUI start-up free of CLI imports
 
         return cli_main(argv)
     word = unknown_word(argv)
@@ -62,14 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"backprop-studio: error: unknown command or file {word!r} (commands: "
               f"{', '.join((*HEADLESS, 'open'))}; templates: {', '.join(templates.names())})", file=sys.stderr)
         return 2
-    try:
-        # Qt is imported only when the editor opens
-        gui_main = importlib.import_module("app.gui_main")
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.gui_main":
-            raise
-        print("backprop-studio: error: the editor is not built yet", file=sys.stderr)
-        return 2
+    from app import gui_main  # noqa: PLC0415 - Qt is imported only when the editor opens
+
     return int(gui_main.run(argv) or 0)
 
 

@@ -2,18 +2,14 @@
 
 :func:`run` is what :mod:`app.entry` calls for anything that is not a headless
 subcommand. Unknown options are ignored with a note, so options added by other parts of
-the app do not break older builds. Code that needs to act after the graph is loaded (for
-example ``--steps N``) appends a callable ``hook(window, options)`` to
-:data:`STARTUP_HOOKS` and reads its option from ``options`` (or ``options.extra``).
+the app do not break older builds. ``--steps N`` replays N backprop steps once the graph
+is loaded (:func:`app.stepping.cli_hook.apply_steps`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-
-STARTUP_HOOKS: list = []
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -101,6 +97,14 @@ def save_screenshot(window, path: str) -> bool:
     return image.save(str(path), "PNG")
 
 
+def _after_load(window, opts) -> None:
+    """What the command line asks for once the graph is open: ``--steps N``."""
+    if opts.steps is not None:
+        from .stepping import cli_hook  # noqa: PLC0415 - Qt only when the editor opens
+
+        cli_hook.apply_steps(window, opts.steps)
+
+
 def run(argv: list[str]) -> int:
     """Open the editor window; returns the process exit status."""
     opts = parse_args(list(argv))
@@ -123,8 +127,7 @@ def run(argv: list[str]) -> int:
         app.processEvents()
         window.view.fit()
         select_nodes(window, opts.select)
-        for hook in STARTUP_HOOKS:
-            hook(window, opts)
+        _after_load(window, opts)
         if not save_screenshot(window, opts.screenshot):
             print(f"backprop-studio: error: could not write {opts.screenshot}", file=sys.stderr)
             return 1
@@ -140,8 +143,7 @@ def run(argv: list[str]) -> int:
         if opts.file and not restored:
             load_target(window, opts.file)
             select_nodes(window, opts.select)
-        for hook in STARTUP_HOOKS:
-            hook(window, opts)
+        _after_load(window, opts)
 
     window.show()
     QTimer.singleShot(0, start)

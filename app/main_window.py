@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
             w.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(w)
         try:
-            from graph.backend import resolve_backend  # noqa: PLC0415
+            from graph.run.backend import resolve_backend  # noqa: PLC0415
 
             name, _xp, note = resolve_backend("auto")
         except Exception as exc:  # noqa: BLE001 - the status bar must not stop the editor
@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
 
     def load_path(self, path: str) -> bool:
         """Replace the graph with the file at ``path``; errors go to the log and a message box."""
-        from graph.fileformat import GraphFileError, read_document  # noqa: PLC0415
+        from graph.model.fileformat import GraphFileError, read_document  # noqa: PLC0415
 
         try:
             g, meta = read_document(path)
@@ -296,7 +296,7 @@ class MainWindow(QMainWindow):
         return self.save_to(path) if path else False
 
     def save_to(self, path: str) -> bool:
-        from graph.fileformat import save_graph  # noqa: PLC0415
+        from graph.model.fileformat import save_graph  # noqa: PLC0415
 
         meta = dict(self.document.meta)
         center = self.view.center_scene_pos()
@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
         orphans = session.Recovery.orphans(self.recovery.folder.parent)
         if not orphans:
             return False
-        from graph.fileformat import GraphFileError, read_document  # noqa: PLC0415
+        from graph.model.fileformat import GraphFileError, read_document  # noqa: PLC0415
 
         path = orphans[0]
         try:

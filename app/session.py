@@ -84,7 +84,7 @@ class Recovery:
 
     def write(self, graph, info: dict) -> Path:
         """Save ``graph`` atomically with ``info`` (file path, name, time) in its meta."""
-        from graph.fileformat import save_graph  # noqa: PLC0415
+        from graph.model.fileformat import save_graph  # noqa: PLC0415
 
         self.folder.mkdir(parents=True, exist_ok=True)
         save_graph(graph, self.path, meta={"recovery": {**info, "saved_at": time.time(), "pid": os.getpid()}})

@@ -5,7 +5,7 @@
 - larger 1-D arrays: a line plot;
 - 2-D arrays: a pyqtgraph heatmap with a colour bar;
 - 3-D ``(C, H, W)`` and 4-D ``(N, C, H, W)`` arrays: a grid of channels, drawn as ONE
-  ``ImageItem`` holding a tiled mosaic (:func:`graph.mosaic.tile`) on a shared colour
+  ``ImageItem`` holding a tiled mosaic (:func:`graph.views.mosaic.tile`) on a shared colour
   scale, so a 30-channel feature map costs one image, not thirty;
 - every tensor also gets a histogram and a line of statistics: min/max/mean/std over the
   finite entries, and a count of NaN and Inf.
@@ -21,7 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from graph.mosaic import as_tiles, grid_shape, tile
+from graph.views.mosaic import as_tiles, grid_shape, tile
 from layers.base import fmt_num, fmt_shape
 
 TABLE_MAX = 100

@@ -70,7 +70,7 @@ def main() -> None:
         from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
         app = QApplication.instance() or QApplication([])
-        from graph.fileformat import save_graph  # noqa: PLC0415
+        from graph.model.fileformat import save_graph  # noqa: PLC0415
 
         from app.main_window import MainWindow  # noqa: PLC0415
 
@@ -84,7 +84,7 @@ def main() -> None:
         app.processEvents()
 
         t0 = time.perf_counter()
-        from graph.fileformat import read_document  # noqa: PLC0415
+        from graph.model.fileformat import read_document  # noqa: PLC0415
 
         read_document(path)
         t_model = time.perf_counter() - t0

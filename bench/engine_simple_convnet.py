@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from graph import Engine, templates
-from graph.optim import SGD
+from graph.training.optim import SGD
 
 LR = 0.01
 

@@ -17,8 +17,8 @@ import time
 def throughput(backend: str, batch_size: int, epochs: int) -> tuple[float, float]:
     """``(samples per second in the last epoch, test accuracy)`` for one setting."""
     from graph import templates
-    from graph.datasets import load_dataset
-    from graph.trainer import EpochEvent, IterationEvent, Trainer
+    from graph.training.datasets import load_dataset
+    from graph.training.trainer import EpochEvent, IterationEvent, Trainer
 
     data = load_dataset("mnist-10k")
     trainer = Trainer(templates.build("simple_convnet"), data, epochs=epochs, batch_size=batch_size,
@@ -38,7 +38,7 @@ def throughput(backend: str, batch_size: int, epochs: int) -> tuple[float, float
 
 
 def main() -> None:
-    from graph.backend import cupy_status
+    from graph.run.backend import cupy_status
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)

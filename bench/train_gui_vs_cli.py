@@ -3,7 +3,7 @@ test accuracy.
 
 The GUI side opens ``simple_convnet`` in the editor (offscreen), sets the Training dock to
 mnist-10k, 10 epochs, batch 100, Adam, lr 0.001, seed 0, and clicks Start; the worker
-thread runs the same :class:`graph.trainer.Trainer` the CLI runs. With ``--cli`` the
+thread runs the same :class:`graph.training.trainer.Trainer` the CLI runs. With ``--cli`` the
 command ::
 
     backprop-studio train simple_convnet --dataset mnist-10k --epochs 10 --batch-size 100 \\

@@ -49,8 +49,8 @@ def rss_mb() -> float:
 
 def run_ours(epochs: int) -> None:
     from graph import templates
-    from graph.datasets import load_dataset
-    from graph.trainer import EpochEvent, IterationEvent, Trainer
+    from graph.training.datasets import load_dataset
+    from graph.training.trainer import EpochEvent, IterationEvent, Trainer
 
     data = load_dataset("mnist-10k")
     trainer = Trainer(templates.build("simple_convnet"), data, epochs=epochs, batch_size=100, optimizer="adam",
@@ -75,7 +75,7 @@ def run_torch(epochs: int) -> None:
     import numpy as np
     import torch
 
-    from graph.datasets import load_dataset
+    from graph.training.datasets import load_dataset
 
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)

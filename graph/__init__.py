@@ -1,12 +1,12 @@
 """Graph model, engine, training and file format for Backprop Studio (no Qt)."""
-from .errors import (
+from graph.model.errors import (
     CycleError, DuplicateNodeError, FeedError, GraphError, GraphShapeError, MissingInputError,
     PortAlreadyFedError, UnknownNodeError, UnknownOpTypeError, UnknownPortError,
 )
-from .engine import Engine, StepEvent
-from .model import Edge, Graph, Node
-from .fileformat import GraphFileError, graph_from_dict, graph_to_dict, load_graph, save_graph
-from . import templates
+from graph.run.engine import Engine, StepEvent
+from graph.model.graph import Edge, Graph, Node
+from graph.model.fileformat import GraphFileError, graph_from_dict, graph_to_dict, load_graph, save_graph
+from graph.model import templates
 
 __all__ = [
     "CycleError", "DuplicateNodeError", "Edge", "Engine", "StepEvent", "FeedError", "Graph", "GraphError",

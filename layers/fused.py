@@ -1,4 +1,4 @@
-"""Conv2D → [ReLU] → MaxPool2D computed as one step (the engine's fusion, ``graph.fusion``).
+"""Conv2D → [ReLU] → MaxPool2D computed as one step (the engine's fusion, ``graph.run.fusion``).
 
 Why: max-pooling a convolution's output the usual way reads it in 2-apart strided steps,
 which NumPy cannot vectorise, and a ReLU in between touches the full-size map twice more

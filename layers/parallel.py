@@ -7,7 +7,7 @@ single-threaded result, only faster. Only NumPy arrays are split (CuPy arrays ru
 piece: on the GPU one kernel over the whole batch is fastest). NumPy releases the GIL
 inside its ufunc loops, so plain Python threads do run in parallel here. Matrix products
 (:func:`matmul`) split into independent rows, columns or batch items are exact too: every
-output entry is the same BLAS dot product. ``graph.perf.single_thread_blas`` keeps
+output entry is the same BLAS dot product. ``graph.run.perf.single_thread_blas`` keeps
 OpenBLAS on one thread meanwhile (its idle workers would spin on the other core).
 
 ``BACKPROP_STUDIO_THREADS`` (an environment variable read at import) sets the number of

@@ -7,9 +7,9 @@ import types
 import numpy as np
 import pytest
 
-import graph.backend as backend
+import graph.run.backend as backend
 from graph import Engine, templates
-from graph.backend import BackendError, resolve_backend
+from graph.run.backend import BackendError, resolve_backend
 
 
 @pytest.fixture

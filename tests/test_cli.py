@@ -9,10 +9,10 @@ import types
 import numpy as np
 import pytest
 
-import graph.backend as backend
+import graph.run.backend as backend
 from app import entry
 from graph import save_graph, templates
-from graph.cli import main
+from graph.cli.main import main
 from layers.arithmetic import Mul
 
 
@@ -248,11 +248,11 @@ def test_run_infers_the_batch_of_random_feeds_from_the_fed_arrays(tmp_path, caps
 
 
 def test_memory_error_is_one_line(monkeypatch, capsys):
-    import graph.cli as cli
+    import graph.cli.main as cli
 
     def boom(args):
         np.empty((10**7, 10**7))  # 728 TiB: NumPy refuses at once
-    monkeypatch.setattr(cli, "cmd_run", boom)
+    monkeypatch.setitem(cli.COMMANDS, "run", boom)
     rc, _, err = run_cli(["run", "apple"], capsys)
     assert_one_line_error(rc, err, "not enough memory for an array of", "(10000000, 10000000)",
                           "reduce the layer sizes or batch")

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import cupy_standin
-import graph.backend as backend
+import graph.run.backend as backend
 from graph import Engine, templates
-from graph.datasets import load_dataset
-from graph.trainer import Trainer
+from graph.training.datasets import load_dataset
+from graph.training.trainer import Trainer
 
 
 @pytest.fixture

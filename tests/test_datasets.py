@@ -9,12 +9,12 @@ import zlib
 import numpy as np
 import pytest
 
-from graph.datasets import (Augment, DatasetError, Scaler, check_xy, fit_to_input, labels_for_input,
+from graph.training.datasets import (Augment, DatasetError, Scaler, check_xy, fit_to_input, labels_for_input,
                             load_dataset, make_toy, split_indices)
-from graph.datasets import mnist as mnist_mod
-from graph.datasets.custom import decode_png, decode_pnm, encode_png, read_image
-from graph.datasets.split import holdout, split_sizes
-from graph.datasets.toy import TOY_NAMES
+from graph.training.datasets import mnist as mnist_mod
+from graph.training.datasets.custom import decode_png, decode_pnm, encode_png, read_image
+from graph.training.datasets.split import holdout, split_sizes
+from graph.training.datasets.toy import TOY_NAMES
 
 
 # -- mnist-10k and the split ------------------------------------------------------------------
@@ -432,7 +432,7 @@ def test_a_file_that_is_not_an_npz_archive_is_named_as_such(tmp_path):
 def test_npz_with_a_zip_signature_but_damaged_contents_is_a_dataset_error(tmp_path):
     import io
 
-    from graph.datasets.custom import load_npz
+    from graph.training.datasets.custom import load_npz
 
     buf = io.BytesIO()
     np.savez(buf, x=np.arange(80.0).reshape(20, 4), y=np.zeros(20, np.int64))

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pytest
 
-import graph.fileformat as ff
+import graph.model.fileformat as ff
 from graph import Engine, GraphError, GraphFileError, graph_from_dict, graph_to_dict, load_graph, save_graph, templates
-from graph.fileformat import read_document
+from graph.model.fileformat import read_document
 
 
 def trained_like(name: str):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graph import Engine, Graph, GraphError, templates
-from graph.fusion import find_conv_pool_groups
+from graph.run.fusion import find_conv_pool_groups
 from layers import parallel
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graph import Engine, Graph, templates
-from graph.gradcheck import gradcheck, pick_entries, random_feeds, rel_error
+from graph.run.gradcheck import gradcheck, pick_entries, random_feeds, rel_error
 from layers.activations import Sigmoid
 
 
@@ -140,7 +140,7 @@ def test_random_feeds_take_the_batch_of_the_fed_arrays():
 
 
 def test_round_off_floor_of_the_reported_error_is_independent_of_tol():
-    from graph.gradcheck import _compare
+    from graph.run.gradcheck import _compare
 
     def objective():  # a large, flat objective: its numerical gradient is pure round-off
         return 1e6, 1e6

@@ -16,7 +16,7 @@ from gui_helpers import click, drop_node, make_window, studio_home, title_pos, w
 
 
 def as_dict(g):
-    from graph.fileformat import graph_to_dict  # noqa: PLC0415
+    from graph.model.fileformat import graph_to_dict  # noqa: PLC0415
 
     return graph_to_dict(g)
 
@@ -192,7 +192,7 @@ def test_recovery_file_restored_after_a_crash(qtbot, studio_home, repo_root):
 
 def test_declining_recovery_deletes_the_file(qtbot, studio_home):
     from graph import templates  # noqa: PLC0415
-    from graph.fileformat import save_graph  # noqa: PLC0415
+    from graph.model.fileformat import save_graph  # noqa: PLC0415
 
     folder = studio_home / "recovery"
     folder.mkdir(parents=True)

@@ -35,7 +35,7 @@ def test_screenshot_of_an_example_in_process(qapp, studio_home, tmp_path):
 
 def test_command_line_open_file_and_errors(studio_home, tmp_path, repo_root):
     from graph import templates  # noqa: PLC0415
-    from graph.fileformat import save_graph  # noqa: PLC0415
+    from graph.model.fileformat import save_graph  # noqa: PLC0415
 
     path = tmp_path / "apple.json"
     save_graph(templates.build("apple"), path)

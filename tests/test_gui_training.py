@@ -19,7 +19,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from graph import templates  # noqa: E402
-from graph.fileformat import load_graph  # noqa: E402
+from graph.model.fileformat import load_graph  # noqa: E402
 
 from app.training.dock import LOCK_REASON  # noqa: E402
 from app.training.install import install_training  # noqa: E402
@@ -248,7 +248,7 @@ def test_settings_views_and_exports(qtbot, studio, tmp_path):
     assert len(y) == 240 and y[0] == pytest.approx(s.lr.value()) and y[-1] < y[0] * 0.3
     assert s.values()["schedule"]["name"] == "exponential"
     # the CuPy entry is disabled with the reason when no GPU is usable
-    from graph.backend import cupy_status  # noqa: PLC0415
+    from graph.run.backend import cupy_status  # noqa: PLC0415
 
     ok, reason = cupy_status()
     assert s.backend.model().item(1).isEnabled() == ok

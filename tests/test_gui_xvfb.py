@@ -5,7 +5,7 @@ xvfb xdotool libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-cursor0``).
 offscreen tests send Qt events straight to widgets; this one goes through the X server,
 the xcb platform plugin, real drag-and-drop and the shortcut machinery, as a user does.
 
-The app runs in a subprocess started through :data:`app.gui_main.STARTUP_HOOKS` with a
+The app runs in a subprocess started through a wrapper of :func:`app.gui_main._after_load` with a
 hook that writes the window's state (screen positions of the palette entry, the ports,
 the graph, the unsaved mark) to a JSON file a few times a second; the test reads it to
 know where to move the mouse and to wait for each step. Xvfb and the app are always
@@ -89,7 +89,15 @@ def hook(window, _opts):
     timer.start(150)
     dump()
 
-gui_main.STARTUP_HOOKS.append(hook)
+_after_load = gui_main._after_load
+
+
+def _after_load_and_dump(window, options):
+    _after_load(window, options)
+    hook(window, options)
+
+
+gui_main._after_load = _after_load_and_dump
 sys.exit(gui_main.run(sys.argv[1:]))
 """
 

@@ -44,7 +44,7 @@ def module_names(root, package: str) -> list[str]:
 
 def test_graph_and_layers_import_without_qt(repo_root):
     names = module_names(repo_root, "layers") + module_names(repo_root, "graph") + ["app", "app.entry"]
-    assert "graph.engine" in names and "layers.base" in names and "graph.cli" in names
+    assert "graph.run.engine" in names and "layers.base" in names and "graph.cli.main" in names
     proc = subprocess.run([sys.executable, "-c", BLOCKER, *names], cwd=repo_root,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

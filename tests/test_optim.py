@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from graph.optim import OPTIMIZERS, Adam, global_norm, make_optimizer, optimize_2d
+from graph.training.optim import OPTIMIZERS, Adam, global_norm, make_optimizer, optimize_2d
 
 W0 = [1.0, -2.0]
 G = [0.5, 0.25]

@@ -1,7 +1,7 @@
 """Process-level performance helpers: they never raise and numpy keeps working."""
 import numpy as np
 
-from graph import perf
+from graph.run import perf
 
 
 def test_allocator_tuning_and_trim_are_harmless():

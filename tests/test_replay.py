@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from graph import Engine, Graph
-from graph.mosaic import grid_shape, thumbnail, tile, tile_at
-from graph.replay import Replay, fmt_value
+from graph.views.mosaic import grid_shape, thumbnail, tile, tile_at
+from graph.views.replay import Replay, fmt_value
 
 
 def apple_graph(orange: bool = False) -> Graph:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graph.schedules import (Constant, Exponential, OneCycle, PiecewiseConstant, Power, ReduceOnPlateau,
+from graph.training.schedules import (Constant, Exponential, OneCycle, PiecewiseConstant, Power, ReduceOnPlateau,
                              ScheduleError, make_schedule, parse_spec)
 
 
@@ -102,7 +102,7 @@ def test_every_schedule_prints_a_curve():
     ({"name": "onecycle", "maxlr": 0.1}, "has no option maxlr (it has: lr, max_lr, total"),
 ])
 def test_unknown_schedule_option_lists_the_valid_ones(spec, fragment):
-    from graph.schedules import ScheduleError, make_schedule
+    from graph.training.schedules import ScheduleError, make_schedule
 
     with pytest.raises(ScheduleError) as info:
         make_schedule(spec, 0.01, 10, 100)

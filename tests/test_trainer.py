@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from graph import Graph
-from graph.datasets import DatasetError, DataSplits, load_dataset
-from graph.trainer import (DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer,
+from graph.training.datasets import DatasetError, DataSplits, load_dataset
+from graph.training.trainer import (DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer,
                            TrainError)
 
 
@@ -278,7 +278,7 @@ def test_run_folder_files(small, tmp_path):
     assert not [n for n in names if n.endswith(".tmp")]
     rows = (tmp_path / "r" / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,train_loss,train_acc,val_loss,val_acc") and len(rows) == 3
-    from graph.fileformat import load_graph
+    from graph.model.fileformat import load_graph
 
     g = load_graph(tmp_path / "r" / "trained_graph.json")
     assert g.node("fc0").weights["W"].shape == (2, 16)
@@ -286,8 +286,8 @@ def test_run_folder_files(small, tmp_path):
 
 # -- the command line --------------------------------------------------------------------------------
 def test_cli_train_json_and_resume(tmp_path, capsys):
-    from graph.cli import main
-    from graph.fileformat import save_graph
+    from graph.cli.main import main
+    from graph.model.fileformat import save_graph
 
     save_graph(mlp(), tmp_path / "mlp.json")
     out = tmp_path / "run"
@@ -306,7 +306,7 @@ def test_cli_train_json_and_resume(tmp_path, capsys):
 
 
 def test_cli_user_errors_exit_2(tmp_path, capsys):
-    from graph.cli import main
+    from graph.cli.main import main
 
     assert main(["train", "two_layer_net", "--dataset", "nope", "--out", str(tmp_path / "a")]) == 2
     assert "unknown dataset" in capsys.readouterr().err
@@ -318,8 +318,8 @@ def test_cli_user_errors_exit_2(tmp_path, capsys):
 
 
 def test_cli_download_offline_fails_with_the_files_named(tmp_path, capsys, monkeypatch):
-    from graph.cli import main
-    from graph.datasets import mnist
+    from graph.cli.main import main
+    from graph.training.datasets import mnist
 
     def offline(url, timeout=None):
         raise mnist.urllib.error.URLError("offline")
@@ -360,7 +360,7 @@ def test_nan_stop_rolls_back_to_the_weights_before_the_bad_update(small, tmp_pat
         assert result[key] is not None and np.isfinite(result[key]) and result[key] < 10
     assert result["float16_overflow"] is False
 
-    from graph.cli import main
+    from graph.cli.main import main
     rc = main(["train", "two_layer_net", "--optimizer", "sgd", "--lr", "1e20", "--epochs", "2", "--json",
                "--quiet", "--out", str(tmp_path / "nan")])
     out = json.loads(capsys.readouterr().out)
@@ -382,13 +382,13 @@ def test_float16_overflow_is_reported_without_warnings(small):
 
 
 def test_resume_stores_an_absolute_dataset_path_and_accepts_a_moved_one(tmp_path, capsys, monkeypatch):
-    from graph.cli import main
+    from graph.cli.main import main
 
     rng = np.random.default_rng(0)
     data = tmp_path / "a"
     data.mkdir()
     np.savez(data / "d.npz", x=rng.standard_normal((60, 2)), y=rng.integers(0, 2, 60))
-    from graph.fileformat import save_graph
+    from graph.model.fileformat import save_graph
     save_graph(mlp(), tmp_path / "mlp.json")
     monkeypatch.chdir(data)
     run = tmp_path / "run"
@@ -413,7 +413,7 @@ def test_resume_stores_an_absolute_dataset_path_and_accepts_a_moved_one(tmp_path
 
 
 def test_cli_tiny_dataset_without_test_samples_prints_n_a(tmp_path, capsys):
-    from graph.cli import main
+    from graph.cli.main import main
 
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "tiny.npz", x=rng.random((3, 1, 28, 28)), y=np.array([0, 1, 2]))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from graph import templates
-from graph.datasets import load_dataset
-from graph.trainer import Trainer
+from graph.training.datasets import load_dataset
+from graph.training.trainer import Trainer
 
 pytestmark = pytest.mark.slow
 

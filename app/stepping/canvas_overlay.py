@@ -17,8 +17,8 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from shiboken6 import isValid
 
-from graph.mosaic import thumbnail
-from graph.replay import DisplayState
+from graph.views.mosaic import thumbnail
+from graph.views.replay import DisplayState
 
 from ..canvas.node_item import OVERLAY_H, font
 from ..style import ACTIVE_COLOR, ERROR_COLOR, DONE_COLOR
@@ -172,7 +172,7 @@ def gray_pixmap(img: np.ndarray) -> QtGui.QPixmap:
 
 
 class CanvasOverlay(QtCore.QObject):
-    """Applies :class:`graph.replay.DisplayState` to the scene's node and edge items.
+    """Applies :class:`graph.views.replay.DisplayState` to the scene's node and edge items.
 
     Parameters
     ----------

@@ -1,8 +1,7 @@
 """``--steps N`` for screenshots: show the state after the first N events.
 
-``gui_main`` runs its ``STARTUP_HOOKS`` after loading the graph and before rendering a
-``--screenshot``; :func:`register` adds :func:`steps_hook` there, which calls
-:func:`apply_steps` when ``--steps`` was given.
+``app.gui_main`` calls :func:`apply_steps` after loading the graph and before rendering a
+``--screenshot`` when ``--steps`` was given.
 """
 from __future__ import annotations
 
@@ -58,21 +57,3 @@ def _fit(window, ui) -> None:
     view.centerOn(rect.center())
     if hasattr(view, "zoom_changed") and hasattr(view, "zoom"):
         view.zoom_changed.emit(view.zoom())
-
-
-def steps_hook(window, options) -> None:
-    """A ``gui_main`` startup hook: ``--steps N`` -> :func:`apply_steps`."""
-    n = getattr(options, "steps", None)
-    if n is not None:
-        apply_steps(window, n)
-
-
-def register() -> None:
-    """Add :func:`steps_hook` to ``app.gui_main.STARTUP_HOOKS`` (once)."""
-    try:
-        from .. import gui_main  # noqa: PLC0415 - only when the editor entry point exists
-    except ImportError:
-        return
-    hooks = getattr(gui_main, "STARTUP_HOOKS", None)
-    if isinstance(hooks, list) and steps_hook not in hooks:
-        hooks.append(steps_hook)

@@ -2,7 +2,7 @@
 
 The engine runs once (:meth:`Engine.steps`) and every event is kept; stepping, stepping
 back, jumping and playing only move :attr:`StepController.index` and ask
-:class:`graph.replay.Replay` for the display of that moment, so stepping back is exact
+:class:`graph.views.replay.Replay` for the display of that moment, so stepping back is exact
 (no recomputation) and cheap. A change to the graph or to an input's value makes the
 recorded run stale; the next step records a new one.
 """
@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph import Engine, Graph, GraphError
-from graph.replay import DisplayState, Replay
+from graph.views.replay import DisplayState, Replay
 from layers import ParamError, ShapeError
 
 from .inputs import default_feeds

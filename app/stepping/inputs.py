@@ -26,7 +26,7 @@ def digit_samples() -> tuple[np.ndarray, np.ndarray] | None:
     """The first :data:`PICKER_COUNT` embedded MNIST digits ``(uint8 images, labels)``, or
     ``None`` when the dataset package or its files are missing."""
     try:
-        from graph.datasets import load_mnist_10k  # noqa: PLC0415 - optional, loaded on demand
+        from graph.training.datasets import load_mnist_10k  # noqa: PLC0415 - optional, loaded on demand
         x, y = load_mnist_10k()
     except (ImportError, OSError, ValueError):
         return None

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from PySide6 import QtCore, QtGui, QtWidgets
 from shiboken6 import isValid
 
-from . import cli_hook
 from .canvas_overlay import PULSE_MS, CanvasOverlay
 from .controller import StepController
 from .step_inspector import StepInspector
@@ -72,7 +71,6 @@ def install_stepping(window: QtWidgets.QMainWindow) -> SteppingUI:
     ui = SteppingUI(controller, actions, toolbar, timeline, inspector, overlay, menu)
     _connect(window, ui)
     window.stepping = ui
-    cli_hook.register()
     return ui
 
 

@@ -3,7 +3,7 @@
 Inputs, output, the upstream gradient ∂L/∂out, the gradient sent to each input and the
 parameter gradients, each in a :class:`app.tensor_view.TensorView`; the local rule with
 numbers; an :class:`app.stepping.inputs.InputEditor` for Input nodes; and the gradient
-check (:func:`graph.gradcheck.gradcheck`) for this node or for all, run off the GUI
+check (:func:`graph.run.gradcheck.gradcheck`) for this node or for all, run off the GUI
 thread, with a pass/fail badge and the relative error.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ class GradCheckWorker(QtCore.QThread):
         self.graph, self.node, self.feeds = graph, node, feeds
 
     def run(self) -> None:
-        from graph.gradcheck import gradcheck  # noqa: PLC0415 - loaded when first used
+        from graph.run.gradcheck import gradcheck  # noqa: PLC0415 - loaded when first used
 
         try:
             results = gradcheck(self.graph, node=self.node, feeds=self.feeds)

@@ -14,9 +14,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from graph import Engine
-from graph.datasets import fit_to_input, labels_for_input, make_scaler
-from graph.errors import GraphError
-from graph.mosaic import tile
+from graph.training.datasets import fit_to_input, labels_for_input, make_scaler
+from graph.model.errors import GraphError
+from graph.views.mosaic import tile
 from layers import ShapeError
 
 from .filters import make_image_item
@@ -103,7 +103,7 @@ class ActivationViewer(QtWidgets.QWidget):
 
     # -- inputs --------------------------------------------------------------------
     def set_data(self, splits, scaling: str = "auto") -> None:
-        """Use the test split of ``splits`` (a :class:`graph.datasets.DataSplits`)."""
+        """Use the test split of ``splits`` (a :class:`graph.training.datasets.DataSplits`)."""
         self.splits = splits
         self.scaler = make_scaler(scaling, splits.x_train, splits.default_scaling)
         self.index.blockSignals(True)

@@ -15,7 +15,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from graph import Engine
-from graph.errors import GraphError
+from graph.model.errors import GraphError
 from layers import ShapeError
 
 from .activations import ActivationViewer

@@ -1,7 +1,7 @@
 """Filter viewer: every Conv2D node's kernels, before training and now, side by side.
 
 Each layer is ONE ``ImageItem`` per side holding the whole tiled mosaic (built off the GUI
-thread with :func:`graph.mosaic.tile`); 64 separate image views would take seconds to
+thread with :func:`graph.views.mosaic.tile`); 64 separate image views would take seconds to
 build. First layers (one input channel) show one greyscale tile per filter; deeper layers
 show one row per filter and one column per input channel.
 """
@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from graph.mosaic import tile
+from graph.views.mosaic import tile
 
 MAX_TILES = 4096
 

@@ -12,11 +12,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from graph.backend import cupy_status
-from graph.datasets import TOY_NAMES, DatasetError, load_dataset
-from graph.mosaic import tile
-from graph.optim import OPTIMIZERS
-from graph.schedules import ScheduleError, make_schedule
+from graph.run.backend import cupy_status
+from graph.training.datasets import TOY_NAMES, DatasetError, load_dataset
+from graph.views.mosaic import tile
+from graph.training.optim import OPTIMIZERS
+from graph.training.schedules import ScheduleError, make_schedule
 
 from .curves import cosmetic_pen
 from .filters import make_image_item

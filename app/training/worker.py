@@ -1,4 +1,4 @@
-"""Run a :class:`graph.trainer.Trainer` in a ``QThread`` and report progress to the GUI.
+"""Run a :class:`graph.training.trainer.Trainer` in a ``QThread`` and report progress to the GUI.
 
 The trainer is an iterator of events that can be paused and stopped between batches. The
 worker consumes it in its own thread and emits Qt signals carrying only plain Python
@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from PySide6 import QtCore
 
-from graph.errors import GraphError
-from graph.trainer import DoneEvent, EpochEvent, IterationEvent, StoppedEvent, Trainer, TrainConfig, TrainError
+from graph.model.errors import GraphError
+from graph.training.trainer import DoneEvent, EpochEvent, IterationEvent, StoppedEvent, Trainer, TrainConfig, TrainError
 
 from .filters import filter_mosaic
 
@@ -46,7 +46,7 @@ class RunConfig:
     Attributes
     ----------
     train : dict
-        :class:`graph.trainer.TrainConfig` fields (epochs, batch_size, optimizer, lr...).
+        :class:`graph.training.trainer.TrainConfig` fields (epochs, batch_size, optimizer, lr...).
     fresh : bool
         Re-initialise every weight from the seed (Start); ``False`` continues from the
         graph's current weights (Continue training).

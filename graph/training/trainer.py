@@ -42,14 +42,14 @@ import numpy as np
 
 from layers.base import to_host
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
-from .metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
-from .optim import make_optimizer
-from .perf import release_free_memory
-from .safekeeping import all_finite, copy_snapshot, copy_state
-from .schedules import make_schedule
-from .train_events import (  # noqa: F401 - re-exported: callers import them from here
+from graph.training.checkpoint import load_checkpoint, save_checkpoint
+from graph.training.datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
+from graph.training.metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
+from graph.training.optim import make_optimizer
+from graph.run.perf import release_free_memory
+from graph.training.safekeeping import all_finite, copy_snapshot, copy_state
+from graph.training.schedules import make_schedule
+from graph.training.events import (  # noqa: F401 - re-exported: callers import them from here
     MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, TrainError,
 )
 
@@ -69,7 +69,7 @@ class Trainer:
         Needs exactly one ``Input`` with role ``data``, one with role ``label`` and a loss
         node as its sink; existing weights are kept, missing ones initialised from ``seed``.
     data : DataSplits
-        From :func:`graph.datasets.load_dataset`.
+        From :func:`graph.training.datasets.load_dataset`.
     config : TrainConfig, optional
         Settings; keyword ``overrides`` replace single fields.
     run_dir : path, optional
@@ -78,7 +78,7 @@ class Trainer:
 
     def __init__(self, graph, data: DataSplits, config: TrainConfig | None = None, run_dir=None,
                  **overrides) -> None:
-        from .engine import Engine  # noqa: PLC0415 - keeps graph/__init__ free of import cycles
+        from graph.run.engine import Engine  # noqa: PLC0415 - keeps graph/__init__ free of import cycles
 
         cfg = TrainConfig.from_dict({**asdict(config or TrainConfig()), **overrides})
         unknown = sorted(set(overrides) - {f.name for f in fields(TrainConfig)})
@@ -376,7 +376,7 @@ class Trainer:
 
     def _float16_comparison(self, test_acc: float) -> dict:
         """The book's half-precision experiment: the same weights, evaluated in float16."""
-        from .engine import Engine  # noqa: PLC0415
+        from graph.run.engine import Engine  # noqa: PLC0415
 
         self.engine.sync_to_graph()
         # weights beyond float16's range become inf in the cast: reported, not warned about
@@ -400,7 +400,7 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything :meth:`from_checkpoint` needs to continue after the last epoch."""
-        from .fileformat import graph_to_dict  # noqa: PLC0415 - lazy: optional for headless math
+        from graph.model.fileformat import graph_to_dict  # noqa: PLC0415 - lazy: optional for headless math
 
         doc = graph_to_dict(self.graph)
         for node in doc["nodes"]:
@@ -427,7 +427,7 @@ class Trainer:
     def _write_final_files(self) -> None:
         if self.run_dir is None:
             return
-        from .fileformat import save_graph  # noqa: PLC0415
+        from graph.model.fileformat import save_graph  # noqa: PLC0415
 
         save_graph(self.graph, self.run_dir / "trained_graph.json",
                    meta={"training": {"config": asdict(self.config), "dataset": self._dataset_info(),
@@ -457,8 +457,8 @@ class Trainer:
         now lives), with IDX files from ``data_dir``; ``overrides`` may raise ``epochs`` to
         train longer.
         """
-        from .datasets import load_dataset  # noqa: PLC0415
-        from .fileformat import graph_from_dict  # noqa: PLC0415
+        from graph.training.datasets import load_dataset  # noqa: PLC0415
+        from graph.model.fileformat import graph_from_dict  # noqa: PLC0415
 
         run_dir = Path(run_dir)
         state = load_checkpoint(run_dir / "checkpoint.npz")
@@ -492,7 +492,7 @@ class Trainer:
 def dataset_spec(name: str) -> str:
     """``name`` as stored in a run: file and folder datasets as an absolute path (so that
     ``--resume`` works from another working directory), built-in and toy specs unchanged."""
-    from .datasets import BUILTIN  # noqa: PLC0415
+    from graph.training.datasets import BUILTIN  # noqa: PLC0415
 
     text = str(name)
     if text in BUILTIN or text.partition(":")[0].strip() in BUILTIN:

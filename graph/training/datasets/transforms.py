@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .base import DatasetError
+from graph.training.datasets.base import DatasetError
 
 SCALINGS = ("auto", "unit", "standardize", "none")
 

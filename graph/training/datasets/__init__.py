@@ -4,23 +4,23 @@
 
 * ``"mnist-10k"``: the embedded MNIST test set, split 8000 / 1000 / 1000;
 * ``"mnist"``, ``"fashion-mnist"``: IDX files from ``data_dir``, ``$BACKPROP_STUDIO_DATA``
-  or the user cache (:mod:`graph.datasets.mnist`); 55000 / 5000 / 10000;
+  or the user cache (:mod:`graph.training.datasets.mnist`); 55000 / 5000 / 10000;
 * a toy set with options, ``"spiral"`` or ``"spiral:noise=0.1,n=1000"``
-  (:mod:`graph.datasets.toy`);
-* a path to an ``.npz`` file or an image folder (:mod:`graph.datasets.custom`).
+  (:mod:`graph.training.datasets.toy`);
+* a path to an ``.npz`` file or an image folder (:mod:`graph.training.datasets.custom`).
 
-Splits follow :mod:`graph.datasets.split`; nothing is ever downloaded here.
+Splits follow :mod:`graph.training.datasets.split`; nothing is ever downloaded here.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DatasetError, DataSplits, check_labels_fit, check_xy, fit_to_input, labels_for_input
-from .custom import load_image_folder, load_npz
-from .mnist import CLASS_NAMES, DownloadError, download, load_idx_set, load_mnist_10k
-from .split import holdout, split_arrays, split_indices
-from .toy import DEFAULT_SAMPLES, TOY_NAMES, make_toy
-from .transforms import SCALINGS, Augment, Scaler, make_scaler
+from graph.training.datasets.base import DatasetError, DataSplits, check_labels_fit, check_xy, fit_to_input, labels_for_input
+from graph.training.datasets.custom import load_image_folder, load_npz
+from graph.training.datasets.mnist import CLASS_NAMES, DownloadError, download, load_idx_set, load_mnist_10k
+from graph.training.datasets.split import holdout, split_arrays, split_indices
+from graph.training.datasets.toy import DEFAULT_SAMPLES, TOY_NAMES, make_toy
+from graph.training.datasets.transforms import SCALINGS, Augment, Scaler, make_scaler
 
 BUILTIN = ("mnist-10k", "mnist", "fashion-mnist") + TOY_NAMES
 

@@ -4,7 +4,7 @@
 --lr 0.001 [--schedule SPEC] [--weight-decay L] [--early-stopping N] [--augment SPEC]
 [--backend numpy|cupy|auto] [--seed S] [--out RUN_DIR] [--resume RUN_DIR] [--json]
 [--data-dir DIR]`` trains with a progress bar on stderr (iteration, loss, samples/s, ETA)
-and fills the run folder (see :mod:`graph.trainer`). ``--json`` prints one JSON object on
+and fills the run folder (see :mod:`graph.training.trainer`). ``--json`` prints one JSON object on
 stdout at the end. User errors are ``ValueError`` subclasses; the CLI turns them into one
 line and exit status 2.
 """
@@ -15,13 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from .backend import BACKENDS
-from .datasets import BUILTIN, SCALINGS, download, load_dataset
-from .datasets.mnist import CHECKSUMS, MIRRORS, cache_dir
-from .metrics import jsonable
-from .optim import OPTIMIZERS
-from .schedules import SCHEDULES, parse_spec
-from .trainer import MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer, TrainError
+from graph.cli.common import load_source
+from graph.run.backend import BACKENDS
+from graph.training.datasets import BUILTIN, SCALINGS, download, load_dataset
+from graph.training.datasets.mnist import CHECKSUMS, MIRRORS, cache_dir
+from graph.training.metrics import jsonable
+from graph.training.optim import OPTIMIZERS
+from graph.training.schedules import SCHEDULES, parse_spec
+from graph.training.trainer import MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer, TrainError
 
 
 def add_train_parser(subparsers) -> None:
@@ -144,8 +145,6 @@ def _build_trainer(args) -> Trainer:
         return Trainer.from_checkpoint(run_dir, data_dir=args.data_dir, dataset=args.dataset, **overrides)
     if not args.graph:
         raise TrainError("give a GRAPH_OR_TEMPLATE to train (or --resume RUN_DIR)")
-    from .cli import load_source  # noqa: PLC0415 - cli imports this module
-
     graph = load_source(args.graph)
     dataset = _opt(args, "dataset")
     data = load_dataset(dataset, data_dir=args.data_dir)

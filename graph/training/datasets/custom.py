@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DatasetError, check_xy
+from graph.training.datasets.base import DatasetError, check_xy
 
 SUPPORTED = (".png", ".pgm", ".ppm", ".pnm", ".npy")
 UNSUPPORTED = (".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")

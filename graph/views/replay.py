@@ -1,6 +1,6 @@
 """What the canvas shows after the first ``k + 1`` recorded steps, Qt-free.
 
-The engine records one :class:`~graph.engine.StepEvent` per node and phase
+The engine records one :class:`~graph.run.engine.StepEvent` per node and phase
 (:meth:`Engine.steps`). :class:`Replay` turns that list into a display state for any
 moment ``k`` (``k = -1``: nothing run yet; ``k = len(events) - 1``: backward done):
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from layers.base import fmt_num, fmt_shape
 
-from .model import Edge, Graph
+from graph.model.graph import Edge, Graph
 
 EdgeKey = tuple  # (src, dst, dst_port)
 

@@ -31,8 +31,8 @@ import numpy as np
 from layers import ShapeError, UnknownOpError, get_op_class
 from layers.base import ParamError, fmt_shape
 
-from .errors import GraphError
-from .model import Graph
+from graph.model.errors import GraphError
+from graph.model.graph import Graph
 
 FORMAT = "backprop-studio-graph"
 VERSION = 1

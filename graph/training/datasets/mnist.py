@@ -2,7 +2,7 @@
 
 ``mnist-10k`` is the official MNIST test file (10,000 images, CC BY-SA 3.0, LeCun, Cortes
 and Burges; see ``resources/datasets/mnist-10k/README.md``) shipped with the app and split
-8000 / 1000 / 1000 (:mod:`graph.datasets.split`).
+8000 / 1000 / 1000 (:mod:`graph.training.datasets.split`).
 
 The full ``mnist`` and ``fashion-mnist`` sets are read from the four standard IDX files
 (``.gz`` or uncompressed) found in the first of these folders that has them:
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DatasetError
+from graph.training.datasets.base import DatasetError
 
 ENV_VAR = "BACKPROP_STUDIO_DATA"
 

@@ -1,7 +1,7 @@
 """The graph model: op nodes on a ``networkx.MultiDiGraph`` with ordered ports.
 
 Edges carry ``src_port`` and ``dst_port`` data; each input port is fed by at most one
-edge. Validation lives here and raises the typed errors of :mod:`graph.errors`.
+edge. Validation lives here and raises the typed errors of :mod:`graph.model.errors`.
 Nothing in this module knows about Qt: the GUI wraps it in an adapter that emits signals.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from layers import ShapeError, UnknownOpError, get_op_class
 from layers.base import Op, fmt_shape
 
-from .errors import (
+from graph.model.errors import (
     CycleError, DuplicateNodeError, GraphError, GraphShapeError, MissingInputError,
     PortAlreadyFedError, UnknownNodeError, UnknownOpTypeError, UnknownPortError,
 )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .errors import GraphError
-from .model import Graph
+from graph.model.errors import GraphError
+from graph.model.graph import Graph
 
 COLUMN_WIDTH = 220.0
 ROW_HEIGHT = 120.0

@@ -18,7 +18,7 @@ import numpy as np
 
 from layers.base import to_host
 
-from .metrics import atomic_write_bytes
+from graph.training.metrics import atomic_write_bytes
 
 MAGIC = "backprop-studio-checkpoint"
 VERSION = 1

@@ -1,6 +1,6 @@
 """Progress events and settings of a training run (plain data, no Qt, no arrays on a device).
 
-The GUI's worker thread receives these from :class:`graph.trainer.Trainer` and forwards
+The GUI's worker thread receives these from :class:`graph.training.trainer.Trainer` and forwards
 only copies of them to the window.
 """
 from __future__ import annotations

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import DatasetError
+from graph.training.datasets.base import DatasetError
 
 TOY_NAMES = ("circle", "xor", "gauss", "spiral", "moons")
 DEFAULT_SAMPLES = 500

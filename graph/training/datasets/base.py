@@ -3,7 +3,7 @@
 Samples keep their natural layout: images are channels-first ``(N, C, H, W)`` (MNIST is
 ``(N, 1, 28, 28)`` uint8), toy sets are ``(N, 2)`` float. Labels are always integer class
 indices ``(N,)`` int64 in ``0 .. K-1``. Scaling to 0-1 and the reshape that fits the graph's
-``Input`` happen per batch (see :mod:`graph.datasets.transforms` and :func:`fit_to_input`),
+``Input`` happen per batch (see :mod:`graph.training.datasets.transforms` and :func:`fit_to_input`),
 so the raw uint8 data is stored once and augmentation sees image-shaped arrays even when
 the graph wants flat vectors (``two_layer_net``'s ``Input`` is ``(N, 784)``).
 """

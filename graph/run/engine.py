@@ -14,11 +14,11 @@ import numpy as np
 from layers.base import fmt_shape, to_host
 from layers.fused import conv_pool_backward, conv_pool_forward, conv_output, untile
 
-from .backend import resolve_backend
-from .errors import FeedError, GraphError
-from .fusion import find_conv_pool_groups
-from .model import Graph
-from .perf import single_thread_blas, tune_allocator
+from graph.run.backend import resolve_backend
+from graph.model.errors import FeedError, GraphError
+from graph.run.fusion import find_conv_pool_groups
+from graph.model.graph import Graph
+from graph.run.perf import single_thread_blas, tune_allocator
 
 DTYPES = ("float64", "float32", "float16")
 
@@ -68,7 +68,7 @@ class Engine:
     """Run a graph. ``backend`` is numpy | cupy | auto; ``dtype`` float64 | float32 | float16.
 
     ``fuse`` (default on): ``forward``/``backward`` run each Conv2D → [ReLU] → MaxPool2D
-    chain as one step (``graph.fusion``); ``steps()`` never does. The inner nodes' values
+    chain as one step (``graph.run.fusion``); ``steps()`` never does. The inner nodes' values
     and gradients are then computed when asked for, so ``value``/``grad`` answer the same.
     """
 

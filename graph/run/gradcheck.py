@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import Engine
-from .errors import GraphError
-from .model import Graph
+from graph.run.engine import Engine
+from graph.model.errors import GraphError
+from graph.model.graph import Graph
 
 TINY = 1e-10
 TOLERANCE = 1e-6

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Graph
+from graph.model.graph import Graph
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The training room: trainer, events, optimizers, schedules, metrics, checkpoints, datasets."""

@@ -1,0 +1,1 @@
+"""Qt-free view data: step replay, filter mosaics (what the GUI draws, computed headless)."""
