@@ -8,7 +8,7 @@ for every frame:
   loop did in between (steps, overlay updates, pulse animation, inspector, timeline);
 - the paint time: a synchronous repaint of the canvas viewport.
 
-Prints median and p95 in milliseconds; asserts nothing (see DESIGN.md, "Tests").
+Prints median and p95 in milliseconds; asserts nothing (see ARCHITECTURE.md).
 
     PYTHONPATH=. python bench/step_play_frame.py [--loops 5] [--speed 10]   (or make bench)
 """

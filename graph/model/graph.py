@@ -55,7 +55,7 @@ class Node:
 
 
 class Graph:
-    """A computation graph of ops. See ``DESIGN.md`` for the contract."""
+    """A computation graph of ops. See ``ARCHITECTURE.md`` for the contract."""
 
     def __init__(self) -> None:
         self._g = nx.MultiDiGraph()
