@@ -23,7 +23,6 @@ import copy
 import json
 import math
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ import numpy as np
 from layers import ShapeError, UnknownOpError, get_op_class
 from layers.base import ParamError, fmt_shape
 
+from graph.model.atomic_write import atomic_write_text
 from graph.model.errors import GraphError
 from graph.model.graph import Graph
 
@@ -77,64 +77,18 @@ def graph_to_dict(g: Graph, node_ids: list[str] | None = None, meta: dict | None
 
 
 def save_graph(g: Graph, path, meta: dict | None = None) -> None:
-    """Write ``g`` to ``path`` atomically.
+    """Write ``g`` to ``path`` atomically (see :mod:`graph.model.atomic_write`).
 
-    The document goes to a temporary file in the same directory, is flushed and
-    fsync'ed, then replaces ``path`` with ``os.replace``; a crash or error mid-write leaves
-    the previous file untouched and no temporary file behind.
+    A crash or error mid-write leaves the previous file untouched and no temporary file
+    behind; a symlink is followed; a new file honours the umask, an old one keeps its mode.
     """
-    path = os.fspath(path)
     doc = graph_to_dict(g, meta=meta)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        # name the file the user asked for and its folder, not the temporary name
-        raise _target_error(exc, path, folder) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600 files; keep the old file's mode, else the usual 0644
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError) and exc.filename == tmp:
-            raise _target_error(exc, path, folder) from None
-        raise
-    _fsync_dir(folder)
 
+    def write(f) -> None:
+        json.dump(doc, f, indent=1, allow_nan=False)
+        f.write("\n")
 
-def _target_error(exc: OSError, path: str, folder: str) -> OSError:
-    """``exc`` reworded to name the target ``path`` and its ``folder`` (same class and errno)."""
-    if not os.path.isdir(folder):
-        why = f"the folder {folder} does not exist"
-    elif not os.access(folder, os.W_OK):
-        why = f"the folder {folder} is not writable"
-    else:
-        why = f"cannot write into the folder {folder}"
-    return type(exc)(exc.errno, f"cannot save ({why}; {exc.strerror})", path)
-
-
-def _fsync_dir(folder: str) -> None:
-    """Make the rename durable; not every platform can open a directory."""
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    atomic_write_text(path, write)
 
 
 # -- reading -------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from graph.model.atomic_write import atomic_write
 
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
 
@@ -51,19 +51,8 @@ def misclassified(y_true, y_pred, index=None) -> list[dict]:
 
 # -- run-folder files ------------------------------------------------------------------------
 def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, fsync it, then ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace ``path`` with ``data`` atomically (see :mod:`graph.model.atomic_write`)."""
+    atomic_write(path, data)
 
 
 def write_json(path, obj) -> None:
