@@ -1,11 +1,13 @@
 """The editor window: palette | canvas | inspector, message log, menus, files, recovery.
 
-Other parts of the app extend it through public attributes: ``document``, ``scene``,
-``view``, ``inspector``, ``node_palette``, ``log`` (``log.message(text, level)``),
-``actions`` (name -> QAction; calling it still gives ``QWidget.actions()``), ``run_menu``
-and the usual ``addDockWidget`` / ``addToolBar``. User prompts are methods (``prompt_unsaved``,
-``prompt_restore``, ``prompt_open_path``, ``prompt_save_path``, ``show_error``) so tests
-can replace them.
+``MainWindow.__init__`` assembles everything in order (see ARCHITECTURE.md, "app/"): the
+document, scene and view; the palette, inspector and log docks; the actions, menus and main
+toolbar (:func:`app.actions.build_actions`: ``action_set``, ``menus``, ``main_toolbar``);
+then the parts built on the editor, each from one typed :class:`app.editor_parts.EditorParts`
+(``parts``): ``training`` (:func:`app.training.assemble.build_training`) and ``stepping``
+(:func:`app.stepping.assemble.build_stepping`). User prompts are methods (``prompt_unsaved``,
+``prompt_restore``, ``prompt_open_path``, ``prompt_save_path``, ``show_error``) so tests can
+replace them.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from .actions import build_actions
 from .canvas import GraphScene, GraphView
 from .clipboard import graph_from_mime, graph_mime, paste_offset
 from .document import GraphDocument
+from .editor_parts import EditorParts
 from .inspector import InspectorWidget
 from .layout import spread_columns
 from .message_log import MessageLog
@@ -58,9 +61,10 @@ class MainWindow(QMainWindow):
         self.recovery = session.Recovery()
         self._paste_count = 0
         self._build_status_bar()
-        self.actions, self.run_menu, self.recent_menu = build_actions(self)
-        self.view.node_menu_actions = [self.actions[k] for k in ("duplicate", "copy", "cut", "delete")]
-        self._refresh_recent()
+        self.action_set, self.menus, self.main_toolbar = build_actions(
+            self, self, self.document, self.view, [self.palette_dock, self.inspector_dock, self.log_dock])
+        self.view.node_menu_actions = [self.action_set[k] for k in ("duplicate", "copy", "cut", "delete")]
+        self.refresh_recent()
         self._wire()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
@@ -69,12 +73,15 @@ class MainWindow(QMainWindow):
         self.resize(1360, 840)
         self._update_title()
         self._update_status()
-        from .training.install import install_training  # noqa: PLC0415 - the docks import pyqtgraph
+        self.parts = EditorParts(
+            window=self, document=self.document, scene=self.scene, view=self.view, log=self.log,
+            palette_dock=self.palette_dock, inspector_dock=self.inspector_dock, log_dock=self.log_dock,
+            action_set=self.action_set, menus=self.menus, toolbar=self.main_toolbar)
+        from .stepping.assemble import build_stepping  # noqa: PLC0415 - the docks import pyqtgraph
+        from .training.assemble import build_training  # noqa: PLC0415 - the docks import pyqtgraph
 
-        install_training(self)
-        from .stepping.install import install_stepping  # noqa: PLC0415 - the docks import pyqtgraph
-
-        install_stepping(self)
+        self.training = build_training(self.parts)
+        self.stepping = build_stepping(self.parts)
         # docks tabified beside the inspector come to the front; selecting a node should
         # show its parameters until a run or training asks for its own tab
         self.inspector_dock.raise_()
@@ -242,7 +249,7 @@ class MainWindow(QMainWindow):
             g, meta = read_document(path)
         except FileNotFoundError:
             self.recent.remove(path)
-            self._refresh_recent()
+            self.refresh_recent()
             self.show_error("Open failed", f"Could not open {path}: no such file")
             return False
         except (OSError, GraphFileError, GraphError) as exc:
@@ -252,7 +259,7 @@ class MainWindow(QMainWindow):
                             meta={k: v for k, v in meta.items() if k != "recovery"})
         self.recovery.discard()
         self.recent.add(path)
-        self._refresh_recent()
+        self.refresh_recent()
         self.log.message(f"Opened {path} ({len(g)} nodes)", "success")
         self._apply_view_meta(self.document.meta.get("view"))
         return True
@@ -310,19 +317,19 @@ class MainWindow(QMainWindow):
         self.document.mark_saved(str(Path(path).resolve()))
         self.recovery.discard()
         self.recent.add(path)
-        self._refresh_recent()
+        self.refresh_recent()
         self.log.message(f"Saved {path}", "success")
         return True
 
-    def _refresh_recent(self) -> None:
-        menu = self.recent_menu
+    def refresh_recent(self) -> None:
+        menu = self.menus.recent
         menu.clear()
         paths = self.recent.paths()
         for path in paths:
             menu.addAction(Path(path).name, lambda p=path: self.open_path(p)).setToolTip(path)
         if paths:
             menu.addSeparator()
-            menu.addAction("Clear Recent", lambda: (self.recent.clear(), self._refresh_recent()))
+            menu.addAction("Clear Recent", lambda: (self.recent.clear(), self.refresh_recent()))
         else:
             menu.addAction("(no recent files)").setEnabled(False)
 
@@ -480,4 +487,4 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shortcut_for(self, name: str) -> QKeySequence:
-        return self.actions[name].shortcut()
+        return self.action_set[name].shortcut()

@@ -21,7 +21,6 @@ from PySide6 import QtCore  # noqa: E402
 
 from app.gui_main import _make_app  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from app.training.install import install_training  # noqa: E402
 
 
 def settle(app, rounds: int = 5) -> None:
@@ -45,7 +44,7 @@ def main() -> int:
     window = MainWindow(restore_layout=False)
     window.quiet = True
     window.prompt_unsaved = lambda: "discard"
-    panel = getattr(window, "training", None) or install_training(window)
+    panel = window.training
     window.resize(width, height)
     window.show()
     window.open_template("simple_convnet", ask=False)

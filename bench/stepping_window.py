@@ -4,7 +4,6 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 
 from app.main_window import MainWindow
-from app.stepping.install import install_stepping
 
 
 def open_stepping_window(graph, name: str):
@@ -12,7 +11,7 @@ def open_stepping_window(graph, name: str):
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     window = MainWindow()
     window.document.reset(graph, name=name)
-    ui = install_stepping(window)
+    ui = window.stepping
     window.resize(1400, 900)
     window.show()
     app.processEvents()

@@ -31,7 +31,6 @@ from PySide6 import QtCore  # noqa: E402
 
 from app.gui_main import _make_app  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from app.training.install import install_training  # noqa: E402
 
 
 def gui_run(epochs: int, seed: int) -> dict:
@@ -39,7 +38,7 @@ def gui_run(epochs: int, seed: int) -> dict:
     window = MainWindow(restore_layout=False)
     window.quiet = True
     window.prompt_unsaved = lambda: "discard"
-    panel = getattr(window, "training", None) or install_training(window)
+    panel = window.training
     window.show()
     window.open_template("simple_convnet", ask=False)
     s = panel.settings

@@ -28,11 +28,11 @@ def test_copy_paste_within_and_between_documents(window, qtbot):
     r = drop_node(window, "ReLU", (550, 200))
     doc.connect(a, r)
     scene.select_nodes([a, r])
-    window.actions["copy"].trigger()
+    window.action_set["copy"].trigger()
     mime = QGuiApplication.clipboard().mimeData()
     assert mime.hasFormat("application/x-backprop-studio-graph")
     assert json.loads(mime.text())["format"] == "backprop-studio-graph"
-    window.actions["paste"].trigger()
+    window.action_set["paste"].trigger()
     g = doc.graph
     assert len(g) == 4 and len(g.edges()) == 2
     new = scene.selected_node_ids()
@@ -44,7 +44,7 @@ def test_copy_paste_within_and_between_documents(window, qtbot):
     assert g.nodes() == [a, r]
 
     other = make_window(qtbot)
-    other.actions["paste"].trigger()
+    other.action_set["paste"].trigger()
     assert sorted(other.document.graph.nodes()) == sorted([a, r])
     assert len(other.document.graph.edges()) == 1
     assert other.document.graph.node(a).params["value"] == 2.5
@@ -57,14 +57,14 @@ def test_cut_and_duplicate(window):
     doc.connect(a, b)
     QGuiApplication.clipboard().clear()
     scene.select_nodes([a, b])
-    window.actions["duplicate"].trigger()
+    window.action_set["duplicate"].trigger()
     assert len(doc.graph) == 4 and len(doc.graph.edges()) == 2
     mime = QGuiApplication.clipboard().mimeData()
     assert mime is None or not mime.hasFormat("application/x-backprop-studio-graph")
     scene.select_nodes([a])
-    window.actions["cut"].trigger()
+    window.action_set["cut"].trigger()
     assert a not in doc.graph.nodes() and len(doc.graph.edges()) == 1
-    window.actions["paste"].trigger()
+    window.action_set["paste"].trigger()
     assert a in doc.graph.nodes()
     doc.undo_stack.undo()
     doc.undo_stack.undo()
@@ -81,7 +81,7 @@ def test_save_and_reopen_gives_the_identical_graph(window, tmp_path):
     window.document.move_nodes({doc.graph.nodes()[0]: (-123.5, 77.0)})
     path = tmp_path / "net.json"
     window.prompt_save_path = lambda: str(path)
-    window.actions["save"].trigger()                         # untitled: Save asks for a path
+    window.action_set["save"].trigger()                         # untitled: Save asks for a path
     assert path.exists() and not doc.is_modified
     assert window.windowTitle() == "net.json — Backprop Studio"
     saved = as_dict(doc.graph)
@@ -131,9 +131,9 @@ def test_opening_a_bad_file_reports_the_error(window, tmp_path):
 def test_examples_menu_lists_every_template(window):
     from graph import templates  # noqa: PLC0415
 
-    names = [a.objectName() for a in window.examples_menu.actions()]
+    names = [a.objectName() for a in window.menus.examples.actions()]
     assert names == [f"example_{n}" for n in templates.names()]
-    window.examples_menu.actions()[0].trigger()
+    window.menus.examples.actions()[0].trigger()
     assert window.document.name == templates.names()[0]
     assert len(window.scene.nodes) == len(window.document.graph)
 

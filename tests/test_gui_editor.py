@@ -211,7 +211,7 @@ def test_rubber_band_ctrl_click_and_select_all(window):
     assert scene.selected_node_ids() == [b, c]
     click(view, title_pos(view, a))
     assert scene.selected_node_ids() == [a]
-    window.actions["select_all"].trigger()
+    window.action_set["select_all"].trigger()
     assert scene.selected_node_ids() == [a, b, c]
 
 
@@ -338,7 +338,7 @@ def test_auto_layout_is_undoable(window):
     doc.connect(a, m, "a")
     doc.connect(b, m, "b")
     old = {n: doc.graph.node(n).position for n in doc.graph.nodes()}
-    window.actions["auto_layout"].trigger()
+    window.action_set["auto_layout"].trigger()
     new = {n: doc.graph.node(n).position for n in doc.graph.nodes()}
     assert new[m][0] > new[a][0] and new[a][0] == new[b][0]
     rects = [window.scene.nodes[n].sceneBoundingRect() for n in doc.graph.nodes()]
@@ -382,7 +382,7 @@ def test_click_edge_and_delete_disconnects(window):
     edge = window.scene.edges[(r, "x")]
     click(view, view.mapFromScene(edge.midpoint()))
     assert window.scene.selected_edges() == [edge.edge] and window.scene.selected_node_ids() == []
-    window.actions["delete"].trigger()
+    window.action_set["delete"].trigger()
     assert doc.graph.edges() == [] and set(doc.graph.nodes()) == {c, r}
     undo(window)
     assert len(doc.graph.edges()) == 1
@@ -438,6 +438,6 @@ def test_quick_add_reopens_empty_at_the_new_spot(window):
 
 
 def test_window_keeps_qt_methods_usable(window):
-    assert window.actions["undo"] is not None
+    assert window.action_set["undo"] is not None
     assert isinstance(window.actions(), list)                 # QWidget.actions() still works
     assert window.palette().color(window.palette().ColorRole.Window).isValid()

@@ -34,9 +34,9 @@ def test_no_action_shares_a_shortcut(window):
         assert len(keys) == len(set(keys)), (action.text(), keys)
         seen.update(keys)
     assert [k for k, n in seen.items() if n > 1] == []
-    assert QKeySequence("Ctrl+Q") in window.actions["quit"].shortcuts()
-    assert QKeySequence("Ctrl+Shift+S") in window.actions["save_as"].shortcuts()
-    assert QKeySequence("Ctrl+Shift+Z") in window.actions["redo"].shortcuts()
+    assert QKeySequence("Ctrl+Q") in window.action_set["quit"].shortcuts()
+    assert QKeySequence("Ctrl+Shift+S") in window.action_set["save_as"].shortcuts()
+    assert QKeySequence("Ctrl+Shift+Z") in window.action_set["redo"].shortcuts()
 
 
 def test_ctrl_z_in_a_committed_inspector_field_undoes_the_edit(window):

@@ -16,7 +16,6 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.stepping.cli_hook import apply_steps  # noqa: E402
 from app.stepping.inputs import default_feeds, parse_value  # noqa: E402
-from app.stepping.install import install_stepping  # noqa: E402
 from graph import templates  # noqa: E402
 from gui_helpers import studio_home  # noqa: E402,F401
 
@@ -36,7 +35,7 @@ def open_example(qtbot, studio_home):
         window.prompt_unsaved = lambda: "discard"
         windows.append(window)
         window.document.reset(templates.build(name), name=name)
-        ui = install_stepping(window)
+        ui = window.stepping
         window.resize(1280, 800)
         window.show()
         return window, ui

@@ -22,7 +22,6 @@ from graph import templates  # noqa: E402
 from graph.model.fileformat import load_graph  # noqa: E402
 
 from app.training.dock import LOCK_REASON  # noqa: E402
-from app.training.install import install_training  # noqa: E402
 from app.training.worker import RunConfig, prepare_graph  # noqa: E402
 
 RUN_TIMEOUT_MS = 120_000
@@ -38,7 +37,7 @@ def studio(qtbot, tmp_path, monkeypatch):
     window.quiet = True
     window.prompt_unsaved = lambda: "discard"
     qtbot.addWidget(window)
-    panel = getattr(window, "training", None) or install_training(window)
+    panel = window.training
     window.resize(1400, 900)
     window.show()
     window.open_template("simple_convnet", ask=False)
@@ -107,7 +106,7 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     panel.run_ended.connect(beat.stop)
     # editing is locked, with the reason on show
     assert dock.banner.isVisible() and dock.banner.text() == LOCK_REASON
-    assert not window.actions["undo"].isEnabled() and not window.actions["delete"].isEnabled()
+    assert not window.action_set["undo"].isEnabled() and not window.action_set["delete"].isEnabled()
     assert not dock.start_button.isEnabled() and dock.stop_button.isEnabled()
 
     qtbot.waitUntil(lambda: views.curves.point_count() >= 5, timeout=RUN_TIMEOUT_MS)
@@ -132,7 +131,7 @@ def test_short_run_pause_resume_stop(qtbot, studio):
 
     assert outcome == "stopped"
     assert not panel.running and not dock.banner.isVisible()
-    assert window.actions["undo"].isEnabled()
+    assert window.action_set["undo"].isEnabled()
     # curves received every iteration that ran, in order
     n = views.curves.point_count()
     assert held < n <= 40
@@ -233,7 +232,7 @@ def test_untrainable_graph_reports_a_message(qtbot, studio):
     text = panel.dock.status.text()
     assert "Training cannot run" in text and "Traceback" not in text
     assert window.log.last("error").startswith("Training cannot run")
-    assert not panel.dock.banner.isVisible() and window.actions["new"].isEnabled()
+    assert not panel.dock.banner.isVisible() and window.action_set["new"].isEnabled()
 
 
 def test_settings_views_and_exports(qtbot, studio, tmp_path):

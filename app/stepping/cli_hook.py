@@ -7,22 +7,22 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from ..main_window import MainWindow
+from .assemble import SteppingUI
 
 PULSE_SNAPSHOT = 0.3
 OVERLAY_ROW = 24.0
 MAX_ZOOM = 1.6
 
 
-def apply_steps(window, n: int) -> bool:
+def apply_steps(window: MainWindow, n: int) -> bool:
     """Record a run of ``window``'s graph and jump to event ``n - 1`` (``n = 0``: nothing).
 
     The pulse animation is frozen part-way so the still image shows the travelling dots;
     the view is fitted to the nodes and the active node's rule card. Returns ``False``
     (after logging why) when the graph cannot run.
     """
-    from .install import install_stepping  # noqa: PLC0415 - install imports this module
-
-    ui = install_stepping(window)
+    ui = window.stepping
     if not ui.controller.record():
         return False
     ui.controller.jump(int(n) - 1)
@@ -36,10 +36,9 @@ def apply_steps(window, n: int) -> bool:
     return True
 
 
-def _fit(window, ui) -> None:
-    view = getattr(window, "view", None)
-    scene = getattr(window, "scene", None)
-    if view is None or scene is None or not scene.nodes:
+def _fit(window: MainWindow, ui: SteppingUI) -> None:
+    view, scene = window.view, window.scene
+    if not scene.nodes:
         return
     rect = QtCore.QRectF()
     for item in scene.nodes.values():
@@ -55,5 +54,4 @@ def _fit(window, ui) -> None:
     if scale > MAX_ZOOM:
         view.scale(MAX_ZOOM / scale, MAX_ZOOM / scale)
     view.centerOn(rect.center())
-    if hasattr(view, "zoom_changed") and hasattr(view, "zoom"):
-        view.zoom_changed.emit(view.zoom())
+    view.zoom_changed.emit(view.zoom())

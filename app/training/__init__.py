@@ -1,5 +1,5 @@
 """Training inside the app: a dock to configure and run the headless trainer in a worker
 thread, live curves, filter and activation viewers, and the results of a run.
 
-:func:`app.training.install.install_training` adds it all to the main window.
+:func:`app.training.assemble.build_training` builds it for the main window.
 """

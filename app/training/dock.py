@@ -10,14 +10,17 @@ the graph; "Continue training" starts the next run from them.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
-from graph import Engine
+from graph import Engine, Graph
 from graph.model.errors import GraphError
 from layers import ShapeError
 
+from ..document import GraphDocument
+from ..message_log import MessageLog
 from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
@@ -165,12 +168,15 @@ class TrainingPanel(QtCore.QObject):
     progressed = QtCore.Signal(object)   # the worker's progress dict, re-emitted on the GUI thread
     epoch_finished = QtCore.Signal(object)
 
-    def __init__(self, window, dock: TrainingDock, views: TrainingViewsDock, lock=None) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, document: GraphDocument, log: MessageLog, dock: TrainingDock, views: TrainingViewsDock,
+                 lock: Callable[[bool, str], None] | None = None, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.log = log
         self.dock, self.views = dock, views
         self.settings = dock.settings
         self.lock = lock
+        self.actions: dict[str, QtGui.QAction] = {}  # the Train menu's, by name ("train", "stop", ...)
         self.run: TrainingRun | None = None
         self.last_result: dict | None = None
         self.outcome = ""
@@ -192,33 +198,21 @@ class TrainingPanel(QtCore.QObject):
         d.stop_button.clicked.connect(self.stop)
         self.settings.dataset_changed.connect(self._dataset_changed)
         self.settings.message.connect(self._log)
-        doc = self.document
-        if doc is not None:
-            for sig in ("graph_reset", "shapes_changed"):
-                if hasattr(doc, sig):
-                    getattr(doc, sig).connect(self.graph_changed)
+        document.graph_reset.connect(self.graph_changed)
+        document.shapes_changed.connect(self.graph_changed)
         self._update_buttons()
 
     # -- helpers -----------------------------------------------------------------------
     @property
-    def document(self):
-        return getattr(self.window, "document", None)
-
-    @property
-    def graph(self):
-        doc = self.document
-        return doc.graph if doc is not None else getattr(self.window, "graph", None)
+    def graph(self) -> Graph:
+        return self.document.graph
 
     @property
     def running(self) -> bool:
         return self.run is not None and self.run.running
 
     def _log(self, text: str, level: str = "info") -> None:
-        log = getattr(self.window, "log", None)
-        if log is not None and hasattr(log, "message"):
-            log.message(text, level)
-        elif self.document is not None and hasattr(self.document, "log"):
-            self.document.log(text, level)
+        self.log.message(text, level)
 
     def _status(self, text: str) -> None:
         self.dock.status.setText(text)
@@ -252,10 +246,7 @@ class TrainingPanel(QtCore.QObject):
     def show_graph_weights(self, fresh: bool = False) -> None:
         """Filters and activations of the document's current weights (or, for a graph
         that has none yet or with ``fresh``, the seeded initial weights a fresh run starts from)."""
-        g = self.graph
-        if g is None:
-            return
-        preview = g.copy()
+        preview = self.graph.copy()
         if fresh:
             for nid in preview.nodes():
                 preview.node(nid).weights.clear()
@@ -283,7 +274,7 @@ class TrainingPanel(QtCore.QObject):
         if self.running:
             return False
         g = self.graph
-        if g is None or not self.ensure_dataset():
+        if not self.ensure_dataset():
             return False
         if not fresh and not has_weights(g):
             fresh = True
@@ -425,12 +416,8 @@ class TrainingPanel(QtCore.QObject):
                 f"{result.get('iterations', 0)} iterations)")
         if self.graph is not self._trained_graph:
             self._log("the graph was replaced during training; the trained weights were not applied", "warning")
-        elif doc is not None and hasattr(doc, "undo_stack"):
-            doc.undo_stack.push(ApplyWeights(doc, weights, text))
         else:
-            for nid, tensors in weights.items():
-                if self.graph.has_node(nid):
-                    self.graph.node(nid).weights = tensors
+            doc.undo_stack.push(ApplyWeights(doc, weights, text))
         self.views.results.show_result(result, self.settings.splits)
         self.views.activations.set_weights(weights)
         acc = result.get("test_accuracy")
@@ -487,11 +474,11 @@ class TrainingPanel(QtCore.QObject):
         running = self.running
         paused = running and self.run.paused
         g = self.graph
-        d.start_button.setEnabled(not running and g is not None)
-        d.continue_button.setEnabled(not running and g is not None and has_weights(g))
+        d.start_button.setEnabled(not running)
+        d.continue_button.setEnabled(not running and has_weights(g))
         d.pause_button.setEnabled(running and not paused)
         d.resume_button.setEnabled(paused)
         d.stop_button.setEnabled(running)
-        dropouts = g is not None and any(g.node(n).type == "Dropout" for n in g.nodes())
+        dropouts = any(g.node(n).type == "Dropout" for n in g.nodes())
         self.settings.set_dropout_available(dropouts)
         self.buttons_changed.emit()

@@ -1,12 +1,11 @@
-"""``install_training(window)``: the Training docks, a "Train" menu and a toolbar action.
-
-The window needs a ``document`` (``GraphDocument``, with ``graph`` and ``undo_stack``);
-``view``, ``log.message`` and ``set_editing_locked`` are used when present.
+"""``build_training(parts)``: the Training docks, the Train menu's actions, toolbar actions and
+the edit lock, attached to the editor described by an :class:`app.editor_parts.EditorParts`.
 """
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..editor_parts import EditorParts
 from .dock import DEFAULT_DATASET, TrainingDock, TrainingPanel, TrainingViewsDock
 
 
@@ -37,128 +36,90 @@ class _CanvasGuard(QtCore.QObject):
 class EditLock:
     """Locks the editor while a run is active and shows why.
 
-    Uses the window's own ``set_editing_locked(locked, reason)`` when it has one;
-    otherwise it filters the canvas's input (looking stays possible, editing does not),
-    disables the palette, the inspector and the edit/file actions (undo, redo, cut,
-    paste, duplicate, delete, auto layout, new, open, examples, recent files), and shows
-    a banner over the canvas and in the status bar.
+    It filters the canvas's input (looking stays possible, editing does not), disables the
+    palette, the inspector and the edit/file actions (undo, redo, cut, paste, duplicate,
+    delete, auto layout, new, open, examples, recent files), and shows a banner over the
+    canvas and in the status bar.
     """
 
     ACTION_NAMES = ("undo", "redo", "cut", "paste", "duplicate", "delete", "auto_layout", "new", "open")
 
-    def __init__(self, window) -> None:
-        self.window = window
+    def __init__(self, parts: EditorParts) -> None:
+        self.parts = parts
         self.locked = False
         self._disabled: list = []
         self._guard = _CanvasGuard()
-        self.banner = None
-        view = getattr(window, "view", None)
-        if view is not None:
-            self.banner = QtWidgets.QLabel(view)
-            self.banner.setObjectName("canvasLockBanner")
-            self.banner.setStyleSheet("background: rgba(255, 243, 205, 235); color: #7a5a00; "
-                                      "border: 1px solid #e0c36a; border-radius: 4px; padding: 4px 10px;")
-            self.banner.hide()
+        self.banner = QtWidgets.QLabel(parts.view)
+        self.banner.setObjectName("canvasLockBanner")
+        self.banner.setStyleSheet("background: rgba(255, 243, 205, 235); color: #7a5a00; "
+                                  "border: 1px solid #e0c36a; border-radius: 4px; padding: 4px 10px;")
+        self.banner.hide()
 
     def __call__(self, locked: bool, reason: str) -> None:
         if locked == self.locked:
             return
         self.locked = locked
-        w = self.window
-        if hasattr(w, "set_editing_locked"):
-            w.set_editing_locked(locked, reason)
+        self._apply(locked)
+        self.banner.setText(reason)
+        self.banner.adjustSize()
+        self.banner.move(12, 8)
+        self.banner.setVisible(locked)
+        self.banner.raise_()
+        if locked:
+            self.parts.window.statusBar().showMessage(reason)
         else:
-            self._fallback(locked)
-        if self.banner is not None:
-            self.banner.setText(reason)
-            self.banner.adjustSize()
-            self.banner.move(12, 8)
-            self.banner.setVisible(locked)
-            self.banner.raise_()
-        if hasattr(w, "statusBar"):
-            if locked:
-                w.statusBar().showMessage(reason)
-            else:
-                w.statusBar().clearMessage()
+            self.parts.window.statusBar().clearMessage()
 
     def _targets(self) -> tuple[list, list]:
-        w = self.window
-        actions = getattr(w, "actions", None)
-        acts = [actions[k] for k in self.ACTION_NAMES if k in actions] if isinstance(actions, dict) else []
-        for menu_name in ("examples_menu", "recent_menu"):
-            menu = getattr(w, menu_name, None)
-            if menu is not None:
-                acts.append(menu.menuAction())
-        widgets = [getattr(w, n, None) for n in ("palette_dock", "inspector_dock")]
-        return acts, [x for x in widgets if isinstance(x, QtWidgets.QWidget)]
+        p = self.parts
+        acts = [p.action_set[k] for k in self.ACTION_NAMES]
+        acts += [p.menus.examples.menuAction(), p.menus.recent.menuAction()]
+        return acts, [p.palette_dock, p.inspector_dock]
 
-    def _fallback(self, locked: bool) -> None:
-        w = self.window
-        view = getattr(w, "view", None)
-        doc = getattr(w, "document", None)
-        stack = getattr(doc, "undo_stack", None)
+    def _apply(self, locked: bool) -> None:
+        view, stack, action_set = self.parts.view, self.parts.document.undo_stack, self.parts.action_set
         acts, widgets = self._targets()
         if locked:
-            if view is not None:
-                view.installEventFilter(self._guard)
-                view.viewport().installEventFilter(self._guard)
+            view.installEventFilter(self._guard)
+            view.viewport().installEventFilter(self._guard)
             self._disabled = [a for a in acts if a.isEnabled()] + widgets
             for x in self._disabled:
                 x.setEnabled(False)
-            if stack is not None:
-                # the stack re-enables its own undo/redo actions whenever its state changes
-                stack.indexChanged.connect(self._redisable)
+            # the stack re-enables its own undo/redo actions whenever its state changes
+            stack.indexChanged.connect(self._redisable)
         else:
-            if view is not None:
-                view.removeEventFilter(self._guard)
-                view.viewport().removeEventFilter(self._guard)
-            if stack is not None:
-                stack.indexChanged.disconnect(self._redisable)
+            view.removeEventFilter(self._guard)
+            view.viewport().removeEventFilter(self._guard)
+            stack.indexChanged.disconnect(self._redisable)
             for x in self._disabled:
                 x.setEnabled(True)
             self._disabled = []
-            if stack is not None and isinstance(getattr(w, "actions", None), dict):
-                # give undo/redo back the state the stack says they should have
-                if "undo" in w.actions:
-                    w.actions["undo"].setEnabled(stack.canUndo())
-                if "redo" in w.actions:
-                    w.actions["redo"].setEnabled(stack.canRedo())
+            # give undo/redo back the state the stack says they should have
+            action_set["undo"].setEnabled(stack.canUndo())
+            action_set["redo"].setEnabled(stack.canRedo())
 
     def _redisable(self, *_args) -> None:
         for x in self._disabled:
             x.setEnabled(False)
 
 
-def install_training(window) -> TrainingPanel:
-    """Add the Training and Training views docks, a Train menu and toolbar action to ``window``.
-
-    Returns the :class:`TrainingPanel` (also stored as ``window.training``).
-    """
+def build_training(parts: EditorParts) -> TrainingPanel:
+    """Add the Training and Training views docks, the Train menu's actions and toolbar
+    actions to the editor ``parts``; returns the :class:`TrainingPanel`."""
+    window, inspector, log_dock = parts.window, parts.inspector_dock, parts.log_dock
     dock = TrainingDock(window)
     views = TrainingViewsDock(window)
     Area = QtCore.Qt.DockWidgetArea
-    inspector = getattr(window, "inspector_dock", None)
-    log_dock = getattr(window, "log_dock", None)
     window.addDockWidget(Area.RightDockWidgetArea, dock)
-    if isinstance(inspector, QtWidgets.QDockWidget):
-        window.tabifyDockWidget(inspector, dock)
-        inspector.raise_()
+    window.tabifyDockWidget(inspector, dock)
+    inspector.raise_()
     window.addDockWidget(Area.BottomDockWidgetArea, views)
-    if isinstance(log_dock, QtWidgets.QDockWidget):
-        window.splitDockWidget(log_dock, views, QtCore.Qt.Orientation.Horizontal)
+    window.splitDockWidget(log_dock, views, QtCore.Qt.Orientation.Horizontal)
     views.hide()
-    lock = EditLock(window)
-    panel = TrainingPanel(window, dock, views, lock=lock)
-    panel.edit_lock = lock
+    lock = EditLock(parts)
+    panel = TrainingPanel(parts.document, parts.log, dock, views, lock=lock, parent=window)
 
-    bar_menu = window.menuBar()
-    help_menu = next((a for a in bar_menu.actions() if a.text().replace("&", "") == "Help"), None)
-    menu = QtWidgets.QMenu("&Train", window)
-    if help_menu is not None:
-        bar_menu.insertMenu(help_menu, menu)
-    else:
-        bar_menu.addMenu(menu)
-    menu.setObjectName("trainMenu")
+    menu = parts.menus.train
     train = QtGui.QAction("&Train…", window)
     train.setObjectName("actionTrain")
     train.setToolTip("Open the Training dock and start training the graph")
@@ -170,7 +131,7 @@ def install_training(window) -> TrainingPanel:
         if views.isHidden():
             views.show()
             width, height = window.width(), window.height()
-            if isinstance(log_dock, QtWidgets.QDockWidget) and log_dock.isVisible():
+            if log_dock.isVisible():
                 window.resizeDocks([log_dock, views], [int(width * 0.3), int(width * 0.7)],
                                    QtCore.Qt.Orientation.Horizontal)
             window.resizeDocks([views], [max(300, int(height * 0.42))], QtCore.Qt.Orientation.Vertical)
@@ -197,8 +158,7 @@ def install_training(window) -> TrainingPanel:
     menu.addSeparator()
     menu.addAction(dock.toggleViewAction())
     menu.addAction(views.toggleViewAction())
-    bars = window.findChildren(QtWidgets.QToolBar)
-    bar = getattr(window, "main_toolbar", None) or (bars[0] if bars else window.addToolBar("Training"))
+    bar = parts.toolbar
     bar.addSeparator()
     bar.addAction(train)
     bar.addAction(actions["stop"])
@@ -216,12 +176,11 @@ def install_training(window) -> TrainingPanel:
         sig.connect(sync_actions)
     panel.run_started.connect(show_docks)
     sync_actions()
-    panel.actions = actions
+    panel.actions.update(actions)
 
     app = QtWidgets.QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(panel.shutdown)
-    window.training = panel
 
     def first_show(visible: bool) -> None:
         # the dataset (a quarter of a second to decode) and the views' plots are made when
