@@ -173,7 +173,7 @@ def test_help(capsys):
     (["run"], "the following arguments are required: GRAPH_OR_TEMPLATE"),
     (["run", "apple", "--dtype", "int8"], "argument --dtype: invalid choice: 'int8'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
-    ([], "choose a command: run, gradcheck, templates, train or download"),
+    ([], "choose a command: run, gradcheck, templates, train, download or lab"),
     (["run", "two_layer_net", "--feed", "x"], "--feed x: expected ID=FILE.npy"),
     (["run", "two_layer_net", "--feed", "q=a.npy"], "--feed q=a.npy: no Input node 'q' (inputs: x, t)"),
     (["run", "two_layer_net", "--feed", "x=/no/such.npy"], "--feed x=/no/such.npy: no such file: /no/such.npy"),

@@ -1,4 +1,4 @@
-"""The headless command line: ``run``, ``gradcheck``, ``templates`` (and ``train``/``download``).
+"""The headless command line: ``run``, ``gradcheck``, ``templates``, ``train``, ``download``, ``lab``.
 
 ``main(argv)`` returns the exit status: 0 on success, 1 when ``gradcheck`` finds a
 gradient off by more than its tolerance or a NaN/Inf stopped ``train``, 2 for a user error, which is printed as one line
@@ -14,7 +14,7 @@ import sys
 from graph.model.errors import GraphError
 from graph.run.backend import BackendError
 
-from graph.cli import inspect_commands, train
+from graph.cli import inspect_commands, lab, train
 from graph.cli.common import PROG, Parser, UsageError
 
 GUI_HELP = ("Without a subcommand the editor opens: backprop-studio [open TEMPLATE_OR_FILE] "
@@ -26,6 +26,7 @@ COMMANDS = {
     "templates": inspect_commands.cmd_templates,
     "train": train.run_train,
     "download": train.run_download,
+    "lab": lab.run_lab,
 }
 
 
@@ -36,6 +37,7 @@ def build_parser() -> Parser:
     inspect_commands.add_parsers(sub)
     train.add_train_parser(sub)
     train.add_download_parser(sub)
+    lab.add_lab_parser(sub)
     return parser
 
 

@@ -2,9 +2,9 @@
 
 ``train GRAPH_OR_TEMPLATE --dataset mnist-10k --epochs 10 --batch-size 100 --optimizer adam
 --lr 0.001 [--schedule SPEC] [--weight-decay L] [--early-stopping N] [--augment SPEC]
-[--backend numpy|cupy|auto] [--seed S] [--out RUN_DIR] [--resume RUN_DIR] [--json]
-[--data-dir DIR]`` trains with a progress bar on stderr (iteration, loss, samples/s, ETA)
-and fills the run folder (see :mod:`graph.training.trainer`). ``--json`` prints one JSON object on
+[--backend numpy|cupy|auto] [--seed S] [--keep-final] [--train-size N] [--out RUN_DIR]
+[--resume RUN_DIR] [--json] [--data-dir DIR]`` trains with a progress bar on stderr
+(iteration, loss, samples/s, ETA) and fills the run folder (see :mod:`graph.training.trainer`). ``--json`` prints one JSON object on
 stdout at the end. User errors are ``ValueError`` subclasses; the CLI turns them into one
 line and exit status 2.
 """
@@ -58,6 +58,10 @@ def add_train_parser(subparsers) -> None:
     p.add_argument("--early-stopping", type=int, default=None, metavar="N",
                    help="stop after N epochs without improvement of --monitor (default off)")
     p.add_argument("--monitor", choices=tuple(MONITORS), default=None, help="default val_loss")
+    p.add_argument("--keep-final", action="store_true",
+                   help="keep the final weights instead of restoring the best epoch's (to see overfitting)")
+    p.add_argument("--train-size", type=int, default=None, metavar="N",
+                   help="train on the first N samples of the training split only (e.g. 300 to overfit)")
     p.add_argument("--augment", default=None,
                    help="image augmentation, e.g. shift=2,rotate=10,scale=0.1,flip=0.5,crop=4 (shift: max "
                         "translation in pixels; rotate: degrees; scale: max zoom; flip: probability of a "
@@ -100,7 +104,8 @@ DEFAULTS = {"dataset": "mnist-10k", "epochs": 10, "batch_size": 100, "optimizer"
 # options a resumed run takes from its checkpoint (``--epochs``, ``--dataset`` and
 # ``--data-dir`` do apply on resume)
 RUN_OPTIONS = ("graph", "batch_size", "optimizer", "lr", "schedule", "weight_decay", "clip_norm",
-               "early_stopping", "monitor", "augment", "scaling", "backend", "dtype", "seed", "out", "no_float16")
+               "early_stopping", "monitor", "augment", "scaling", "backend", "dtype", "seed", "out", "no_float16",
+               "keep_final", "train_size")
 
 
 def _opt(args, name: str):
@@ -116,7 +121,8 @@ def _config(args) -> TrainConfig:
                        weight_decay=_opt(args, "weight_decay"), clip_norm=args.clip_norm,
                        early_stopping=_opt(args, "early_stopping"), monitor=_opt(args, "monitor"),
                        augment=args.augment, scaling=_opt(args, "scaling"), backend=_opt(args, "backend"),
-                       dtype=_opt(args, "dtype"), seed=_opt(args, "seed"), compare_float16=not args.no_float16)
+                       dtype=_opt(args, "dtype"), seed=_opt(args, "seed"), compare_float16=not args.no_float16,
+                       restore_best=not args.keep_final, train_size=args.train_size)
 
 
 def _ignored_on_resume(args) -> list[str]:

@@ -65,6 +65,10 @@ class TrainConfig:
     ``early_stopping`` is the patience in epochs (0 = off); ``monitor`` is one of
     ``val_loss``, ``val_acc``, ``train_loss``, ``train_acc``; ``scaling`` is ``auto``,
     ``unit``, ``standardize`` or ``none``; ``augment`` e.g. ``"shift=2,rotate=10"``.
+    ``train_size`` trains on the first N samples of the training split only (the book's
+    overfitting experiment uses 300); ``max_iterations`` ends the run normally after that
+    many updates (the book's experiments count iterations, not epochs).
+    ``restore_best=False`` keeps the final weights (needed to see overfitting).
     """
 
     epochs: int = 10
@@ -85,6 +89,8 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 1000
     compare_float16: bool = True
+    train_size: int | None = None
+    max_iterations: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -101,3 +107,7 @@ class TrainConfig:
                              f"comparison only), got {self.dtype!r}")
         if self.early_stopping < 0:
             raise TrainError(f"early stopping patience must be >= 0, got {self.early_stopping}")
+        if self.train_size is not None and self.train_size < 1:
+            raise TrainError(f"training-set size must be >= 1, got {self.train_size}")
+        if self.max_iterations is not None and self.max_iterations < 1:
+            raise TrainError(f"maximum iterations must be >= 1, got {self.max_iterations}")

@@ -85,6 +85,8 @@ class Trainer:
         if unknown:
             raise TrainError(f"unknown training option {', '.join(unknown)}")
         cfg.validate()
+        if cfg.train_size is not None:
+            data = data.first_train(cfg.train_size)
         self.config, self.graph, self.data = cfg, graph, data
         self.data_spec = dataset_spec(data.name)
         self.run_dir = Path(run_dir) if run_dir else None
@@ -233,13 +235,20 @@ class Trainer:
                 self._restore(self._last_good)
 
     # -- the loop -----------------------------------------------------------------------------------
+    @property
+    def total_iterations(self) -> int:
+        """Updates of the whole run: every epoch's batches, or ``max_iterations`` when fewer."""
+        total = self.config.epochs * self.steps_per_epoch
+        return min(total, self.config.max_iterations) if self.config.max_iterations else total
+
     def __iter__(self):
         cfg, eng, xp = self.config, self.engine, self.xp
-        total = cfg.epochs * self.steps_per_epoch
+        total = self.total_iterations
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.run_dir / "config.json", {"config": asdict(cfg), "dataset": self._dataset_info()})
-        while not self.finished and self.epoch < cfg.epochs and self.stopped is None:
+        while (not self.finished and self.epoch < cfg.epochs and self.stopped is None
+               and self.iteration < total):
             epoch = self.epoch + 1
             t_epoch = time.perf_counter()
             busy = 0.0
@@ -282,6 +291,8 @@ class Trainer:
                 per_it = busy / (b + 1)
                 yield IterationEvent(epoch, self.iteration, loss, lr, seen / busy if busy > 0 else 0.0,
                                      per_it * (total - self.iteration), b + 1, self.steps_per_epoch, total)
+                if self.iteration >= total:
+                    break  # max_iterations reached: this (partial) epoch still ends normally
             if self.stopped is not None:
                 self.elapsed += time.perf_counter() - t_epoch
                 break

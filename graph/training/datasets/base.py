@@ -9,7 +9,7 @@ the graph wants flat vectors (``two_layer_net``'s ``Input`` is ``(N, 784)``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -74,6 +74,16 @@ class DataSplits:
         if which not in ("train", "val", "test"):
             raise ValueError(f"unknown split {which!r} (train, val or test)")
         return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
+
+    def first_train(self, n: int) -> "DataSplits":
+        """The same splits with only the first ``n`` training samples (the split already
+        shuffled them), e.g. the book's 300-sample overfitting set."""
+        n = int(n)
+        have = len(self.y_train)
+        if not 1 <= n <= have:
+            raise DatasetError(f"training-set size must be between 1 and {have} (the training split of "
+                               f"{self.name}), got {n}")
+        return replace(self, x_train=self.x_train[:n], y_train=self.y_train[:n])
 
     def summary(self) -> str:
         """One line: name, sizes, sample shape and classes."""
