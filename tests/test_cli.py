@@ -279,7 +279,7 @@ def test_entry_rejects_an_unknown_bare_word_without_opening_a_window(argv, word,
     lines = err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"backprop-studio: error: unknown command or file '{word}' (commands: run, "
-                               "gradcheck, templates, train, download, open; templates: apple")
+                               "gradcheck, templates, train, download, lab, open; templates: apple")
     # files, file names and templates still go to the editor
     assert entry.main(["apple"]) == 0 and entry.main(["missing.json"]) == 0
     assert entry.main(["--screenshot", "shot.png", "apple"]) == 0
