@@ -187,3 +187,20 @@ class AutoLayout(QUndoCommand):
 
     def undo(self) -> None:
         self.doc._set_positions(self.old)
+
+
+class ApplyWeights(QUndoCommand):
+    """Put trained weights into the graph; undo puts the old ones back."""
+
+    def __init__(self, doc, new: dict, text: str = "Apply trained weights") -> None:
+        super().__init__(text)
+        g = doc.graph
+        self.doc = doc
+        self.new = {nid: w for nid, w in new.items() if g.has_node(nid)}
+        self.old = {nid: {k: v.copy() for k, v in g.node(nid).weights.items()} for nid in self.new}
+
+    def redo(self) -> None:
+        self.doc._set_weights(self.new)
+
+    def undo(self) -> None:
+        self.doc._set_weights(self.old)

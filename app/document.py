@@ -156,6 +156,15 @@ class GraphDocument(QObject):
         self.node_changed.emit(node_id)
         self._structure_changed()
 
+    def _set_weights(self, weights: dict) -> None:
+        """Replace the weights of the nodes in ``weights`` (``{node id: {name: array}}``) with
+        float64 copies; ids no longer in the graph are skipped."""
+        for node_id, tensors in weights.items():
+            if self.graph.has_node(node_id):
+                self.graph.node(node_id).weights = {k: np.array(v, dtype=np.float64, copy=True)
+                                                    for k, v in tensors.items()}
+                self.node_changed.emit(node_id)
+
     def _set_positions(self, positions: dict) -> None:
         for node_id, pos in positions.items():
             self.graph.set_position(node_id, pos)
@@ -201,7 +210,8 @@ class GraphDocument(QObject):
 
     def connection_problem(self, src: str, dst: str, dst_port: str | None = None,
                            src_port: str = "out") -> tuple[str | None, Edge | None, Edge | None]:
-        """Try a connection on the model and take it back.
+        """Whether a connection would be made, asked of the model without changing it
+        (called on every hover while wiring: no version bump, the shape cache is kept).
 
         Returns ``(reason, edge, replaced)``: the refusal reason (``None`` when it would
         work), the edge it would make, and the edge it would replace on a fed input.
@@ -209,27 +219,16 @@ class GraphDocument(QObject):
         g = self.graph
         try:
             if dst_port is None:
-                node = g.node(dst)
-                fed = g.fed_ports(dst)
-                free = [p for p in node.op.inputs if p not in fed]
-                dst_port = free[0] if free else (node.op.inputs[0] if node.op.inputs else None)
-            old_src = g.fed_ports(dst).get(dst_port) if dst_port else None
-            replaced = None
-            if old_src is not None:
-                replaced = next(e for e in g.edges() if e.dst == dst and e.dst_port == dst_port)
-                if replaced.src == src and replaced.src_port == src_port:
-                    return f"{src} already feeds {dst}.{dst_port}", None, None
-                g.disconnect(dst, dst_port)
-            try:
-                edge = g.connect(src, dst, dst_port=dst_port, src_port=src_port)
-                g.disconnect(edge.dst, edge.dst_port)
-            finally:
-                if replaced is not None:
-                    g.connect(replaced.src, dst, dst_port=dst_port, src_port=replaced.src_port,
-                              check_shapes=False)
+                dst_port = g.target_port(dst)
         except EDIT_ERRORS as exc:
             return str(exc), None, None
-        return None, edge, replaced
+        replaced = g.edge_into(dst, dst_port) if dst_port is not None else None
+        if replaced is not None and replaced.src == src and replaced.src_port == src_port:
+            return f"{src} already feeds {dst}.{dst_port}", None, None
+        reason = g.can_connect(src, dst, dst_port, src_port, replace=True)
+        if reason is not None:
+            return reason, None, None
+        return None, Edge(src, src_port, dst, dst_port), replaced
 
     def connect(self, src: str, dst: str, dst_port: str | None = None, src_port: str = "out") -> bool:
         """Connect, replacing the edge on a fed input; a refusal is logged and changes nothing."""
@@ -265,19 +264,17 @@ class GraphDocument(QObject):
         new = new.strip()
         if new == old:
             return None
-        if self.graph.has_node(new):
-            reason = f"a node with id {new!r} already exists"
-        else:
-            try:
-                Graph().add_node("Constant", id=new)
-                reason = None
-            except EDIT_ERRORS as exc:
-                reason = str(exc)
+        reason = self.graph.check_id(new)
         if reason:
             self.log(f"rename refused: {reason}", "error")
             return reason
         self.undo_stack.push(commands.Rename(self, old, new))
         return None
+
+    def apply_weights(self, weights: dict, text: str = "Apply trained weights") -> None:
+        """Put trained weights (``{node id: {name: array}}``) into the graph as one undo step;
+        ids not in the graph are ignored."""
+        self.undo_stack.push(commands.ApplyWeights(self, weights, text))
 
     def set_label(self, node_id: str, label: str) -> None:
         if self.graph.node(node_id).label != label:

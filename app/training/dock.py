@@ -24,7 +24,7 @@ from ..message_log import MessageLog
 from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
-from .outcome import ApplyWeights, divergence, fmt_seconds, has_weights
+from .outcome import divergence, fmt_seconds, has_weights
 from .results import ResultsView
 from .settings import OPEN_CUSTOM, TrainingSettings
 from .worker import RunConfig, TrainingRun
@@ -410,14 +410,13 @@ class TrainingPanel(QtCore.QObject):
         self.views.curves.redraw()
         self.last_result = result
         self.outcome = self.outcome or "done"
-        doc = self.document
         epochs = result.get("epochs", 0)
         text = (f"Train on {result.get('dataset', '')} ({epochs} epoch{'s' * (epochs != 1)}, "
                 f"{result.get('iterations', 0)} iterations)")
         if self.graph is not self._trained_graph:
             self._log("the graph was replaced during training; the trained weights were not applied", "warning")
         else:
-            doc.undo_stack.push(ApplyWeights(doc, weights, text))
+            self.document.apply_weights(weights, text)
         self.views.results.show_result(result, self.settings.splits)
         self.views.activations.set_weights(weights)
         acc = result.get("test_accuracy")

@@ -1,32 +1,9 @@
-"""What a finished run gives back: trained weights as one undoable step, the divergence
-check that turns a "done" into a warning, and small formatting helpers for the dock."""
+"""What a finished run gives back: the divergence check that turns a "done" into a warning,
+and small helpers for the dock. (The trained weights go into the document through
+:meth:`app.document.GraphDocument.apply_weights`, one undoable step.)"""
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtGui
-
-class ApplyWeights(QtGui.QUndoCommand):
-    """Put trained weights into the document's graph; undo puts the old ones back."""
-
-    def __init__(self, document, new: dict, text: str = "Apply trained weights") -> None:
-        super().__init__(text)
-        self.document = document
-        g = document.graph
-        self.new = {nid: w for nid, w in new.items() if g.has_node(nid)}
-        self.old = {nid: {k: v.copy() for k, v in g.node(nid).weights.items()} for nid in self.new}
-
-    def _set(self, weights: dict) -> None:
-        g = self.document.graph
-        for nid, tensors in weights.items():
-            if g.has_node(nid):
-                g.node(nid).weights = {k: np.array(v, dtype=np.float64, copy=True) for k, v in tensors.items()}
-                self.document.node_changed.emit(nid)
-
-    def redo(self) -> None:
-        self._set(self.new)
-
-    def undo(self) -> None:
-        self._set(self.old)
 
 
 def fmt_seconds(s: float) -> str:

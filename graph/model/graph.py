@@ -95,11 +95,23 @@ class Graph:
             i += 1
         return f"{stem}_{i}"
 
-    def _check_id(self, id: str) -> None:
+    def check_id(self, new_id: str) -> str | None:
+        """Why ``new_id`` cannot name a new node (invalid or taken), or ``None``. A query:
+        changes nothing (no version bump, caches kept)."""
+        problem = self._id_problem(new_id)
+        return None if problem is None else str(problem)
+
+    def _id_problem(self, id: str) -> GraphError | None:
         if not isinstance(id, str) or not _ID_RE.match(id):
-            raise GraphError(f"invalid node id {id!r}: use letters, digits, '_', '.', '-' and start with a letter")
+            return GraphError(f"invalid node id {id!r}: use letters, digits, '_', '.', '-' and start with a letter")
         if id in self._nodes:
-            raise DuplicateNodeError(f"a node with id {id!r} already exists")
+            return DuplicateNodeError(f"a node with id {id!r} already exists")
+        return None
+
+    def _check_id(self, id: str) -> None:
+        problem = self._id_problem(id)
+        if problem is not None:
+            raise problem
 
     def remove_node(self, id: str) -> list[Edge]:
         """Remove a node and its edges; return the removed edges (for undo)."""
@@ -167,41 +179,82 @@ class Graph:
     def connect(self, src: str, dst: str, dst_port: str | None = None, src_port: str = "out",
                 check_shapes: bool = True) -> Edge:
         """Connect ``src``'s output to ``dst``'s input ``dst_port`` (first free port by default)."""
-        s, d = self.node(src), self.node(dst)
+        problem, dst_port = self._connect_problem(src, dst, dst_port, src_port, replace=False,
+                                                  check_shapes=check_shapes)
+        if problem is not None:
+            raise problem
+        self._g.add_edge(src, dst, src_port=src_port, dst_port=dst_port)
+        self._touch()
+        return Edge(src, src_port, dst, dst_port)
+
+    def can_connect(self, src: str, dst: str, dst_port: str | None = None, src_port: str = "out",
+                    replace: bool = False) -> str | None:
+        """Why :meth:`connect` would refuse this edge (the message it would raise), or ``None``.
+
+        With ``replace`` an input that is already fed counts as free: the edge feeding it
+        would be replaced (the editor's drop on a fed port). A query: changes nothing (no
+        version bump, the topology and shape caches are kept).
+        """
+        problem, _port = self._connect_problem(src, dst, dst_port, src_port, replace, check_shapes=True)
+        return None if problem is None else str(problem)
+
+    def target_port(self, dst: str) -> str | None:
+        """The input a drop on ``dst`` feeds: its first free input, else its first input (whose
+        edge would be replaced); ``None`` when it has no inputs. Raises ``UnknownNodeError``."""
+        inputs = self.node(dst).op.inputs
+        fed = self.fed_ports(dst)
+        free = [p for p in inputs if p not in fed]
+        return free[0] if free else (inputs[0] if inputs else None)
+
+    def edge_into(self, dst: str, dst_port: str) -> Edge | None:
+        """The edge feeding ``dst.dst_port``, or ``None`` when it is not connected."""
+        return next((e for e in self.edges() if e.dst == dst and e.dst_port == dst_port), None)
+
+    def _connect_problem(self, src: str, dst: str, dst_port: str | None, src_port: str, replace: bool,
+                         check_shapes: bool) -> tuple[GraphError | None, str | None]:
+        """``(error connect would raise or None, the input port it would use)``; mutates nothing."""
+        try:
+            s, d = self.node(src), self.node(dst)
+        except UnknownNodeError as exc:
+            return exc, dst_port
         if src_port not in s.op.outputs:
-            raise UnknownPortError(f"{src} ({s.type}) has no output port {src_port!r} (it has {', '.join(s.op.outputs)})")
+            return UnknownPortError(f"{src} ({s.type}) has no output port {src_port!r} "
+                                    f"(it has {', '.join(s.op.outputs)})"), dst_port
         if not d.op.inputs:
-            raise UnknownPortError(f"{dst} ({d.type}) has no input ports")
+            return UnknownPortError(f"{dst} ({d.type}) has no input ports"), dst_port
         fed = self.fed_ports(dst)
         if dst_port is None:
             free = [p for p in d.op.inputs if p not in fed]
             if not free:
-                raise PortAlreadyFedError(f"every input of {dst} ({', '.join(d.op.inputs)}) is already connected")
+                return PortAlreadyFedError(f"every input of {dst} ({', '.join(d.op.inputs)}) is already "
+                                           "connected"), dst_port
             dst_port = free[0]
         if dst_port not in d.op.inputs:
-            raise UnknownPortError(f"{dst} ({d.type}) has no input port {dst_port!r} (it has {', '.join(d.op.inputs)})")
-        if dst_port in fed:
-            raise PortAlreadyFedError(f"input {dst}.{dst_port} is already fed by {fed[dst_port]}")
+            return UnknownPortError(f"{dst} ({d.type}) has no input port {dst_port!r} "
+                                    f"(it has {', '.join(d.op.inputs)})"), dst_port
+        if dst_port in fed and not replace:
+            return PortAlreadyFedError(f"input {dst}.{dst_port} is already fed by {fed[dst_port]}"), dst_port
+        # an edge into dst cannot lie on a path from dst, so a replaced edge does not matter here
         if src == dst or nx.has_path(self._g, dst, src):
-            raise CycleError(f"connecting {src} -> {dst} would make a cycle ({dst} already feeds {src})")
-        self._g.add_edge(src, dst, src_port=src_port, dst_port=dst_port)
-        self._touch()
+            return CycleError(f"connecting {src} -> {dst} would make a cycle ({dst} already feeds {src})"), dst_port
         if check_shapes:
-            try:
-                self._check_node_shape(dst)
-            except GraphShapeError:
-                self._remove_edge_raw(src, dst, dst_port)
-                self._touch()
-                raise
-        return Edge(src, src_port, dst, dst_port)
+            return self._shape_problem(src, dst, dst_port), dst_port
+        return None, dst_port
 
-    def _check_node_shape(self, id: str) -> None:
-        shapes, errors = self.infer_shapes()
-        if id in errors and not isinstance(errors[id], MissingInputError):
-            ins = self.inputs_of(id)
-            if all(ins):
-                desc = ", ".join(f"{src} {fmt_shape(shapes.get(src))}" for src in ins)
-                raise GraphShapeError(f"{id} ({self.node(id).type}) cannot take {desc}: {errors[id]}")
+    def _shape_problem(self, src: str, dst: str, dst_port: str) -> GraphShapeError | None:
+        """The shape error ``dst`` would have with ``src`` on ``dst_port``, from the cached
+        shapes: ``dst``'s inputs are its ancestors, so the new edge cannot change theirs."""
+        shapes, _ = self.infer_shapes()
+        node = self.node(dst)
+        ins = [src if p == dst_port else s for p, s in zip(node.op.inputs, self.inputs_of(dst))]
+        if any(s is None or s not in shapes for s in ins):
+            return None  # an unfed or shapeless input: nothing to check yet
+        try:
+            node.op.infer_shape(*[shapes[s] for s in ins])
+        except ShapeError as exc:
+            desc = ", ".join(f"{s} {fmt_shape(shapes.get(s))}" for s in ins)
+            return GraphShapeError(f"{dst} ({node.type}) cannot take {desc}: {exc}")
+        return None
 
     def disconnect(self, dst: str, dst_port: str) -> Edge:
         """Remove the edge feeding ``dst.dst_port``; return it."""
