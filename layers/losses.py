@@ -1,4 +1,4 @@
-"""Loss functions: SoftmaxCrossEntropy, MSE, SSE, SigmoidBCE.
+"""Loss functions: SoftmaxCrossEntropy, CrossEntropy, MSE, SSE, SigmoidBCE.
 
 Each loss takes a prediction ``x`` and a target ``t`` and outputs a 0-d array of
 ``x.dtype``. Backward seeds from that scalar's gradient ``dout`` (usually 1).
@@ -189,3 +189,55 @@ class SigmoidBCE(_Loss):
         scale = dout / x.size
         dt = -x * scale if wants(need_inputs, 1) else None
         return [(sig - t) * scale, dt], {}
+
+
+@register
+class CrossEntropy(_Loss):
+    """The book's ``cross_entropy_error`` on probabilities (put a Softmax or Sigmoid before it).
+
+    x : (N, K) probabilities; t : (N,) integer class labels or (N, K) one-hot targets.
+    out : () = −(1/N) Σ_n Σ_k t_nk · log(x_nk + δ) with δ = 1e-7, which keeps log(0) finite.
+    """
+
+    type_name = "CrossEntropy"
+    rule = "∂L/∂x = −∂L/∂out × t / (x + δ) / N   (δ = 1e-7; labels get no gradient)"
+    doc = "Cross-entropy error of probabilities x against labels or one-hot t (the book's cross_entropy_error)."
+    DELTA = 1e-7
+
+    def infer_shape(self, x, t):
+        x, t = tuple(x), tuple(t)
+        if len(x) < 1:
+            raise ShapeError("CrossEntropy: x must have a class axis, e.g. (N, K); got a scalar ()")
+        if _dims_match(t, x[:-1]) or _dims_match(t, x):
+            return ()
+        raise ShapeError(
+            f"CrossEntropy: for probabilities x {fmt_shape(x)} the target t must be class labels "
+            f"{fmt_shape(x[:-1])} or one-hot {fmt_shape(x)}; got t {fmt_shape(t)}"
+        )
+
+    def forward(self, inputs, params, train, rng=None):
+        x, t = inputs
+        xp = array_module(x)
+        k = x.shape[-1]
+        x2 = x.reshape(-1, k)
+        n = x2.shape[0]
+        delta = x.dtype.type(self.DELTA)
+        if t.shape == x.shape:
+            target = t.reshape(-1, k).astype(x.dtype, copy=False)
+        else:
+            if t.size != n:
+                raise ShapeError(f"CrossEntropy: for probabilities x {fmt_shape(x.shape)} the target t must "
+                                 f"be labels {fmt_shape(x.shape[:-1])} or one-hot; got t {fmt_shape(t.shape)}")
+            labels = t.reshape(-1).astype(np.intp)
+            if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
+                raise ShapeError(f"CrossEntropy: labels must be class indices 0..{k - 1}; got values from "
+                                 f"{int(labels.min())} to {int(labels.max())}")
+            target = xp.zeros_like(x2)
+            target[xp.arange(n), labels] = 1
+        loss = -(target * xp.log(x2 + delta)).sum() / n
+        return _scalar_out(loss, x), (x2 + delta, target, n, x.shape)
+
+    def backward(self, dout, cache, need_inputs=True):
+        shifted, target, n, shape = cache
+        dx = -(target / shifted) * (dout / n)
+        return [dx.reshape(shape), None], {}

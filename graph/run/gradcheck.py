@@ -139,7 +139,7 @@ def _label_target(g: Graph, id: str, shapes: dict) -> tuple[str, tuple | None] |
 
 
 def _random_labels(rng: np.random.Generator, shape: tuple, loss: str, x_shape: tuple | None) -> np.ndarray:
-    if loss == "SoftmaxCrossEntropy" and x_shape and x_shape[-1] is not None:
+    if loss in ("SoftmaxCrossEntropy", "CrossEntropy") and x_shape and x_shape[-1] is not None:
         k = int(x_shape[-1])
         if len(shape) == len(x_shape):
             return np.eye(k)[rng.integers(0, k, size=shape[:-1])]
