@@ -54,6 +54,7 @@ class Menus:
     examples: QMenu
     run: QMenu
     train: QMenu
+    concepts: QMenu
     help: QMenu
 
 
@@ -150,7 +151,7 @@ def build_actions(window: QMainWindow, slots: EditorSlots, document: GraphDocume
 
 def _build_menus(window: QMainWindow, slots: EditorSlots, actions: dict[str, QAction],
                  docks: list[QDockWidget]) -> Menus:
-    """Every menu of the bar, in order; Run and Train start empty (their parts fill them)."""
+    """Every menu of the bar, in order; Run, Train and Concepts start empty (their parts fill them)."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addActions([actions["new"], actions["new_window"], actions["open"]])
@@ -182,10 +183,12 @@ def _build_menus(window: QMainWindow, slots: EditorSlots, actions: dict[str, QAc
     run_menu.setObjectName("RunMenu")
     train_menu = bar.addMenu("&Train")
     train_menu.setObjectName("trainMenu")
+    concepts_menu = bar.addMenu("&Concepts")
+    concepts_menu.setObjectName("conceptsMenu")
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(actions["about"])
     return Menus(file=file_menu, recent=recent_menu, edit=edit, view=view_menu, examples=examples,
-                 run=run_menu, train=train_menu, help=help_menu)
+                 run=run_menu, train=train_menu, concepts=concepts_menu, help=help_menu)
 
 
 def _fixed_text(window, action: QAction, text: str, can_changed, text_changed, slot) -> QAction:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
+from graph.views.conv_arithmetic import shape_note
 from layers.base import fmt_num, fmt_shape
 
 from .style import ERROR_COLOR, op_icon
@@ -228,7 +229,7 @@ class InspectorWidget(QScrollArea):
 
         layout.addWidget(self._section("Shapes"))
         shapes = QFormLayout()
-        for key, name in (("inputs", "Inputs"), ("output", "Output"), ("params", "Learnable")):
+        for key, name in (("inputs", "Inputs"), ("output", "Output"), ("arithmetic", "Size"), ("params", "Learnable")):
             self.info[key] = QLabel()
             self.info[key].setWordWrap(True)
             self.info[key].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -389,6 +390,8 @@ class InspectorWidget(QScrollArea):
                  for port, src in zip(node.op.inputs, srcs)]
         self.info["inputs"].setText("\n".join(lines) or "none (a source)")
         self.info["output"].setText(fmt_shape(shapes[self.node_id]) if self.node_id in shapes else "unknown")
+        # O = (I − F + 2P)/S + 1 with this node's numbers (Conv2D and pooling), rounding explained
+        self.info["arithmetic"].setText(shape_note(g, self.node_id))
         count = g.param_count(self.node_id)
         names = ", ".join(node.op.learnable)
         self.info["params"].setText(f"{count:,}" + (f"  ({names})" if names else ""))

@@ -82,6 +82,9 @@ class MainWindow(QMainWindow):
 
         self.training = build_training(self.parts)
         self.stepping = build_stepping(self.parts)
+        from .concepts.assemble import build_concepts  # noqa: PLC0415 - the panels import pyqtgraph
+
+        self.concepts = build_concepts(self.parts, self.stepping.controller)
         # docks tabified beside the inspector come to the front; selecting a node should
         # show its parameters until a run or training asks for its own tab
         self.inspector_dock.raise_()

@@ -226,3 +226,29 @@ def test_im2col_row_times_filter_is_the_output_entry(name, node):
     np.testing.assert_allclose(view.output(0), out[0], atol=1e-12)
     with pytest.raises(Im2colError, match="Conv2D"):
         Im2colView.from_engine(eng, "x")
+
+
+def test_coverage_map_marks_padding_and_dropped_rows():
+    from graph.views.conv_arithmetic import DROPPED, PADDING, PADDING_DROPPED, USED, coverage_map
+
+    m = coverage_map(axis_arithmetic(28, 5, 2, 0), axis_arithmetic(28, 5, 2, 0, "W"))
+    assert m.shape == (28, 28)
+    assert (m[27, :] == DROPPED).all() and (m[:, 27] == DROPPED).all() and (m[:27, :27] == USED).all()
+    p = coverage_map(axis_arithmetic(5, 3, 2, 1), axis_arithmetic(5, 3, 2, 1, "W"))
+    assert p.shape == (7, 7) and (p[0] == PADDING).all() and (p[1:6, 1:6] == USED).all()
+    assert PADDING_DROPPED not in p
+
+
+def test_activation_moment_from_recorded_steps():
+    g = templates.build("toy_mlp")
+    eng = Engine(g, dtype="float64")
+    events = list(eng.steps({"x": np.array([[0.5, -1.0]]), "t": np.array([1])}))
+    fwd = next(e.index for e in events if e.node == "tanh1" and e.phase == "forward")
+    bwd = next(e.index for e in events if e.node == "tanh1" and e.phase == "backward")
+    x, up = ac.moment(events, fwd - 1, "tanh1")
+    assert x is None and up is None
+    x, up = ac.moment(events, fwd, "tanh1")
+    assert x.shape == (1, 32) and up is None
+    x, up = ac.moment(events, bwd, "tanh1")
+    m = ac.marks("Tanh", {}, x, up)
+    np.testing.assert_allclose(m.grad, eng.grad("affine1").reshape(-1), rtol=1e-10)

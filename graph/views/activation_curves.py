@@ -145,3 +145,21 @@ def summary(m: Marks) -> str:
         text += (f"; local gradients f′(x) from {m.local.min():.3g} to {m.local.max():.3g}, "
                  f"∂L/∂x = ∂L/∂out · f′(x) from {m.grad.min():.3g} to {m.grad.max():.3g}")
     return text
+
+
+def moment(events, index: int, node: str):
+    """The node's input and upstream gradient at moment ``index`` of a recorded run.
+
+    ``events``: :class:`graph.run.engine.StepEvent` list. Returns ``(x, upstream)``:
+    ``x`` after the node's forward event (else ``None``), ``upstream`` ∂L/∂out after its
+    backward event (else ``None``).
+    """
+    x = upstream = None
+    for ev in events[:index + 1]:
+        if ev.node != node:
+            continue
+        if ev.phase == "forward" and ev.inputs:
+            x = ev.inputs[0]
+        elif ev.phase == "backward":
+            upstream = ev.upstream
+    return x, upstream

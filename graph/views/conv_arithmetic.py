@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from layers.base import ShapeError
 from layers.conv import explain_output_size
 
@@ -199,3 +201,20 @@ def shape_note(graph, node_id: str) -> str:
     notes = [a.formula() for a in info.axes]
     dropped = [a.explanation() for a in info.axes if not a.exact]
     return "\n".join(notes + dropped)
+
+
+USED, PADDING, DROPPED, PADDING_DROPPED = 0, 1, 2, 3
+
+
+def coverage_map(rows: AxisArithmetic, cols: AxisArithmetic) -> np.ndarray:
+    """The padded input as codes (I_H + 2P, I_W + 2P) int8 for the calculator's picture:
+    ``USED`` data a window reads, ``PADDING`` zeros a window reads, ``DROPPED`` data no
+    window reaches (the rounded-down rows/columns), ``PADDING_DROPPED`` unreached padding."""
+    hp, wp = rows.size + 2 * rows.pad, cols.size + 2 * cols.pad
+    pad = np.zeros((hp, wp), bool)
+    pad[:rows.pad, :] = pad[hp - rows.pad:, :] = True
+    pad[:, :cols.pad] = pad[:, wp - cols.pad:] = True
+    dropped = np.zeros((hp, wp), bool)
+    dropped[[d + rows.pad for d in rows.dropped], :] = True
+    dropped[:, [d + cols.pad for d in cols.dropped]] = True
+    return (pad.astype(np.int8) + 2 * dropped.astype(np.int8)).astype(np.int8)
