@@ -39,6 +39,7 @@ def test_concepts_menu_opens_each_panel(win):
 
 def test_truth_table_edit_goes_through_undo(win):
     open_template(win, "and_gate")
+    win.concepts.show_tab("gate")
     panel = win.concepts.gate
     ys = [panel.table.item(i, 2).text() for i in range(4)]
     assert ys == ["0", "0", "0", "1"]
@@ -53,6 +54,7 @@ def test_truth_table_edit_goes_through_undo(win):
 
 
 def test_xor_panel_draws_two_lines(win):
+    win.concepts.show_tab("gate")
     open_template(win, "xor_two_layer")
     panel = win.concepts.gate
     assert len(panel.line_items) == 2

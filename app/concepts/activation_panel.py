@@ -8,13 +8,13 @@ from PySide6 import QtWidgets
 
 from graph.views import activation_curves as ac
 
-from .common import caption, plot_widget
+from .common import LazyPanel, caption, plot_widget
 
 CURVE = (31, 119, 180)
 DERIV = (214, 39, 40)
 
 
-class ActivationPanel(QtWidgets.QWidget):
+class ActivationPanel(LazyPanel):
     """Shows the node ``selected()`` returns, using the recorded run of ``controller``
     (:class:`app.stepping.controller.StepController`)."""
 
@@ -51,9 +51,8 @@ class ActivationPanel(QtWidgets.QWidget):
         lay.addLayout(row)
         for w in (self.f_plot, self.d_plot, self.summary):
             lay.addWidget(w)
-        controller.state_changed.connect(self.refresh)
-        controller.run_changed.connect(self.refresh)
-        document.node_changed.connect(lambda _id: self.refresh())
+        for sig in (controller.state_changed, controller.run_changed, document.node_changed):
+            sig.connect(self.request_refresh)
         self.refresh()
 
     def _run(self) -> None:

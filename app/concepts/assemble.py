@@ -111,9 +111,8 @@ def build_concepts(parts: EditorParts, controller) -> ConceptsUI:
         ids = selected()
         g = doc.graph
         types = {g.node(i).type for i in ids if g.has_node(i)}
-        activation.refresh()
-        im2col.refresh()
-        conv.follow_selection()
+        for panel in (activation, im2col, conv):
+            panel.request_refresh()
         if not dock.isVisible():
             return
         current = TABS[tabs.currentIndex()]

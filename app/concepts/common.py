@@ -37,3 +37,26 @@ def two_class_lut(alpha: int = 255):
     blue, white, orange = (np.array(c, float) for c in ((110, 160, 210), (250, 250, 250), (250, 170, 100)))
     lut = np.where(t < 0.5, blue + (white - blue) * (t / 0.5), white + (orange - white) * ((t - 0.5) / 0.5))
     return np.concatenate([lut, np.full((256, 1), alpha)], axis=1).astype(np.uint8)
+
+
+class LazyPanel(QtWidgets.QWidget):
+    """A panel that redraws only while it is visible: signals call :meth:`request_refresh`,
+    and a hidden panel (closed dock, other tab) catches up when it is shown, so the concept
+    panels cost nothing while the user trains or edits with them closed."""
+
+    _stale = False
+
+    def refresh(self, *_args) -> None:  # overridden by each panel
+        raise NotImplementedError
+
+    def request_refresh(self, *_args) -> None:
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh()

@@ -14,7 +14,7 @@ from graph.views.conv_arithmetic import (
     ConvArithmeticError, axis_arithmetic, coverage_map, node_arithmetic, padding_advice,
 )
 
-from .common import caption, plot_widget
+from .common import LazyPanel, caption, plot_widget
 
 # USED, PADDING, DROPPED, PADDING_DROPPED
 COVERAGE_COLORS = np.array([[198, 219, 239], [235, 235, 235], [239, 138, 98], [247, 197, 180]], np.uint8)
@@ -29,7 +29,7 @@ def _spin(low: int, high: int, value: int, prefix: str) -> QtWidgets.QSpinBox:
     return w
 
 
-class ConvArithmeticPanel(QtWidgets.QWidget):
+class ConvArithmeticPanel(LazyPanel):
     """The calculator; :meth:`show_node` fills it from a graph node."""
 
     def __init__(self, document, selected, parent=None) -> None:
@@ -72,9 +72,12 @@ class ConvArithmeticPanel(QtWidgets.QWidget):
         for w in (self.formula, self.explanation, self.advice, self.picture):
             lay.addWidget(w)
         lay.addStretch(1)
-        document.shapes_changed.connect(self.follow_selection)
-        document.node_changed.connect(lambda _id: self.follow_selection())
+        document.shapes_changed.connect(self.request_refresh)
+        document.node_changed.connect(self.request_refresh)
         self.recompute()
+
+    def refresh(self, *_args) -> None:
+        self.follow_selection()
 
     def follow_selection(self, *_args) -> None:
         """Fill the fields from the selected Conv2D / pooling node, if one is selected."""

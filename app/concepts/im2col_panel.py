@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from graph.views.im2col import Im2colError, Im2colView
 
-from .common import caption
+from .common import LazyPanel, caption
 
 HIGHLIGHT = (255, 127, 14)
 
@@ -28,7 +28,7 @@ def _box(item: pg.ImageItem, vb: pg.ViewBox) -> QtWidgets.QGraphicsRectItem:
     return rect
 
 
-class Im2colPanel(QtWidgets.QWidget):
+class Im2colPanel(LazyPanel):
     """Shows the selected Conv2D of the stepping ``controller``'s recorded run."""
 
     def __init__(self, document, controller, selected, parent=None) -> None:
@@ -79,8 +79,8 @@ class Im2colPanel(QtWidgets.QWidget):
         lay.addWidget(self.canvas, 1)
         lay.addWidget(self.formula)
         self.canvas.scene().sigMouseMoved.connect(self._hover)
-        controller.state_changed.connect(self.refresh)
-        controller.run_changed.connect(self.refresh)
+        controller.state_changed.connect(self.request_refresh)
+        controller.run_changed.connect(self.request_refresh)
         self.refresh()
 
     # -- data ----------------------------------------------------------------------------------

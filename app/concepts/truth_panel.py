@@ -8,12 +8,12 @@ from PySide6 import QtCore, QtWidgets
 
 from graph.views.truth_table import TruthTable, TruthTableError
 
-from .common import CLASS_COLORS, LINE_COLORS, caption, plot_widget, two_class_lut
+from .common import CLASS_COLORS, LINE_COLORS, LazyPanel, caption, plot_widget, two_class_lut
 
 LO, HI = -0.5, 1.5
 
 
-class TruthTablePanel(QtWidgets.QWidget):
+class TruthTablePanel(LazyPanel):
     """Follows ``document``'s graph: any two-input perceptron (see :mod:`graph.views.truth_table`)."""
 
     def __init__(self, document, parent=None) -> None:
@@ -52,9 +52,8 @@ class TruthTablePanel(QtWidgets.QWidget):
         for w in (self.title, self.table, self.plot, self.fields_box, self.explanation):
             lay.addWidget(w)
         lay.addStretch(1)
-        for sig in (document.graph_reset, document.shapes_changed):
-            sig.connect(self.refresh)
-        document.node_changed.connect(lambda _id: self.refresh())
+        for sig in (document.graph_reset, document.shapes_changed, document.node_changed):
+            sig.connect(self.request_refresh)
         self.refresh()
 
     # -- model -> view ----------------------------------------------------------------------
