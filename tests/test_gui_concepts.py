@@ -158,5 +158,11 @@ def test_playground_trains_and_clicks_add_points(win, qtbot):
     panel.set_training(False)
     assert panel.snapshot is not None and np.asarray(panel.heat.image).shape == pg_.snapshot(False).heat.shape
     assert set(panel.unit_images) >= {"features", "tanh1", "tanh2"}
+    before = win.document.graph.node("affine1").weights.get("W")
+    panel.apply_weights()                      # the trained weights go into the document, undoably
+    trained = win.document.graph.node("affine1").weights["W"]
+    assert before is None or not np.array_equal(before, trained)
+    win.document.undo_stack.undo()
+    assert win.document.graph.node("affine1").weights.get("W") is None or before is not None
     panel.feature_boxes["x1·x2"].setChecked(True)
     assert pg_.features == ("x1", "x2", "x1·x2")

@@ -20,7 +20,6 @@ from graph.training.datasets.toy import TOY_NAMES
 from graph.views.mosaic import tile
 from graph.views.playground import EXTENT, FEATURES, Playground, PlaygroundError, RefreshClock
 
-from ..training.outcome import ApplyWeights
 from .common import CLASS_COLORS, caption, plot_widget, two_class_lut
 
 SLICE_S = 0.04
@@ -228,7 +227,7 @@ class PlaygroundPanel(QtWidgets.QWidget):
             return
         p.trainer.engine.sync_to_graph()
         weights = {i: p.graph.node(i).weights for i in p.graph.nodes() if p.graph.node(i).weights}
-        self.document.undo_stack.push(ApplyWeights(self.document, weights, "Keep playground weights"))
+        self.document.apply_weights(weights, "Keep playground weights")
 
     # -- drawing ----------------------------------------------------------------------------------------
     def redraw(self) -> None:
