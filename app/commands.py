@@ -55,11 +55,12 @@ class RemoveNodes(QUndoCommand):
 
 
 class MoveNodes(QUndoCommand):
-    """Set node positions; moves of one mouse drag (same ``merge_key``) merge into one step."""
+    """Set node positions (a drag, or Auto Layout with ``text``); moves of one mouse drag
+    (same ``merge_key``) merge into one step."""
 
-    def __init__(self, doc, old: dict, new: dict, merge_key: int | None = None) -> None:
+    def __init__(self, doc, old: dict, new: dict, merge_key: int | None = None, text: str | None = None) -> None:
         n = len(new)
-        super().__init__(f"Move {n} node{'s' * (n != 1)}")
+        super().__init__(text or f"Move {n} node{'s' * (n != 1)}")
         self.doc, self.old, self.new, self.merge_key = doc, dict(old), dict(new), merge_key
 
     def id(self) -> int:
@@ -175,18 +176,6 @@ class Paste(QUndoCommand):
                 self.doc._disconnect(e)
             for s in self.specs:
                 self.doc._remove(s.id)
-
-
-class AutoLayout(QUndoCommand):
-    def __init__(self, doc, old: dict, new: dict) -> None:
-        super().__init__("Auto layout")
-        self.doc, self.old, self.new = doc, dict(old), dict(new)
-
-    def redo(self) -> None:
-        self.doc._set_positions(self.new)
-
-    def undo(self) -> None:
-        self.doc._set_positions(self.old)
 
 
 class ApplyWeights(QUndoCommand):

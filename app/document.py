@@ -314,7 +314,7 @@ class GraphDocument(QObject):
         new = layout.auto_layout_positions(self.graph, (min(xs), (min(ys) + max(ys)) / 2))
         old = {n: tuple(self.graph.node(n).position) for n in new}
         if old != new:
-            self.undo_stack.push(commands.AutoLayout(self, old, new))
+            self.undo_stack.push(commands.MoveNodes(self, old, new, text="Auto layout"))
 
     # -- queries ---------------------------------------------------------------------
     def fragment(self, ids) -> Graph:

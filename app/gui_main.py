@@ -1,9 +1,8 @@
 """Start the editor: ``backprop-studio [open] [FILE_OR_TEMPLATE] [--screenshot PNG] [--size WxH]``.
 
 :func:`run` is what :mod:`app.entry` calls for anything that is not a headless
-subcommand. Unknown options are ignored with a note, so options added by other parts of
-the app do not break older builds. ``--steps N`` replays N backprop steps once the graph
-is loaded (:func:`app.stepping.cli_hook.apply_steps`).
+subcommand. Unknown options are ignored with a note in the message log. ``--steps N``
+replays N backprop steps once the graph is loaded (:func:`app.stepping.cli_hook.apply_steps`).
 """
 from __future__ import annotations
 
@@ -114,7 +113,6 @@ def run(argv: list[str]) -> int:
     from .main_window import MainWindow  # noqa: PLC0415
 
     window = MainWindow(restore_layout=opts.screenshot is None)
-    window.cli_options = opts
     if opts.size_wh:
         window.resize(*opts.size_wh)
     for item in opts.extra:

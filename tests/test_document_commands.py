@@ -189,6 +189,24 @@ def test_set_params_undo_restores_stale_weights():
     assert np.array_equal(d.graph.node("fc").weights["W"], np.ones((3, 2)))
 
 
+def test_moves_of_one_drag_merge_and_auto_layout_is_one_step(doc):
+    start = doc.graph.node("tax").position
+    doc.move_nodes({"tax": (1.0, 2.0)}, merge_key=7)
+    doc.move_nodes({"tax": (3.0, 4.0), "apple": (5.0, 6.0)}, merge_key=7)
+    assert doc.undo_stack.count() == 1 and doc.undo_stack.undoText() == "Move 1 node"
+    doc.undo_stack.undo()
+    assert doc.graph.node("tax").position == start
+    doc.undo_stack.redo()
+    assert doc.graph.node("apple").position == (5.0, 6.0)
+    doc.auto_layout()
+    assert doc.undo_stack.count() == 2 and doc.undo_stack.undoText() == "Auto layout"
+    laid_out = {n: doc.graph.node(n).position for n in doc.graph.nodes()}
+    doc.undo_stack.undo()
+    assert doc.graph.node("apple").position == (5.0, 6.0)
+    doc.undo_stack.redo()
+    assert {n: doc.graph.node(n).position for n in doc.graph.nodes()} == laid_out
+
+
 def test_every_undo_command_lives_in_app_commands():
     """Undo commands are the only writers of the model, and they are all in one module."""
     found = []
