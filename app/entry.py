@@ -1,6 +1,7 @@
 """The ``backprop-studio`` console entry point.
 
-Headless subcommands (``run``, ``gradcheck``, ``templates``, ``train``, ``download``, ``lab``) go
+Headless subcommands (``run``, ``gradcheck``, ``templates``, ``train``, ``download``, ``lab``,
+``export``, ``import``, ``import-weights``) go
 to :func:`graph.cli.main.main` and never import Qt; everything else (no arguments,
 ``open FILE``, ``--screenshot PNG``, ``--steps N`` ...) opens the editor.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HEADLESS = ("run", "gradcheck", "templates", "train", "download", "lab")
+HEADLESS = ("run", "gradcheck", "templates", "train", "download", "lab", "export", "import", "import-weights")
 # editor options that take a value (the value is not a file or template name)
 _GUI_VALUE_OPTIONS = ("--screenshot", "--size", "--steps", "--select")
 

@@ -173,7 +173,7 @@ def test_help(capsys):
     (["run"], "the following arguments are required: GRAPH_OR_TEMPLATE"),
     (["run", "apple", "--dtype", "int8"], "argument --dtype: invalid choice: 'int8'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
-    ([], "choose a command: run, gradcheck, templates, train, download or lab"),
+    ([], "choose a command: run, gradcheck, templates, train, download, lab, export, import or import-weights"),
     (["run", "two_layer_net", "--feed", "x"], "--feed x: expected ID=FILE.npy"),
     (["run", "two_layer_net", "--feed", "q=a.npy"], "--feed q=a.npy: no Input node 'q' (inputs: x, t)"),
     (["run", "two_layer_net", "--feed", "x=/no/such.npy"], "--feed x=/no/such.npy: no such file: /no/such.npy"),
@@ -279,7 +279,8 @@ def test_entry_rejects_an_unknown_bare_word_without_opening_a_window(argv, word,
     lines = err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"backprop-studio: error: unknown command or file '{word}' (commands: run, "
-                               "gradcheck, templates, train, download, lab, open; templates: apple")
+                               "gradcheck, templates, train, download, lab, export, import, import-weights, open; "
+                               "templates: apple")
     # files, file names and templates still go to the editor
     assert entry.main(["apple"]) == 0 and entry.main(["missing.json"]) == 0
     assert entry.main(["--screenshot", "shot.png", "apple"]) == 0

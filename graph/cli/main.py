@@ -1,4 +1,5 @@
-"""The headless command line: ``run``, ``gradcheck``, ``templates``, ``train``, ``download``, ``lab``.
+"""The headless command line: ``run``, ``gradcheck``, ``templates``, ``train``, ``download``, ``lab``,
+``export``, ``import``, ``import-weights``.
 
 ``main(argv)`` returns the exit status: 0 on success, 1 when ``gradcheck`` finds a
 gradient off by more than its tolerance or a NaN/Inf stopped ``train``, 2 for a user error, which is printed as one line
@@ -14,7 +15,7 @@ import sys
 from graph.model.errors import GraphError
 from graph.run.backend import BackendError
 
-from graph.cli import inspect_commands, lab, train
+from graph.cli import exchange, inspect_commands, lab, train
 from graph.cli.common import PROG, Parser, UsageError
 
 GUI_HELP = ("Without a subcommand the editor opens: backprop-studio [open TEMPLATE_OR_FILE] "
@@ -27,6 +28,9 @@ COMMANDS = {
     "train": train.run_train,
     "download": train.run_download,
     "lab": lab.run_lab,
+    "export": exchange.cmd_export,
+    "import": exchange.cmd_import,
+    "import-weights": exchange.cmd_import_weights,
 }
 
 
@@ -38,6 +42,7 @@ def build_parser() -> Parser:
     train.add_train_parser(sub)
     train.add_download_parser(sub)
     lab.add_lab_parser(sub)
+    exchange.add_parsers(sub)
     return parser
 
 

@@ -1,1 +1,7 @@
-"""Model exchange: export a graph to PyTorch, NumPy or ONNX code/files, import ONNX models."""
+"""Export graphs to PyTorch, NumPy and ONNX, and import ONNX models (no Qt, no torch).
+
+``pytorch_export`` / ``pytorch_train``: ``model.py``, weights and a DDP-ready ``train.py``;
+``numpy_export``: book-style standalone NumPy code; ``onnx_export`` / ``onnx_import``:
+ONNX opset 17 both ways (``onnx`` is the optional extra ``.[onnx]``); ``common``: the
+inference part of a graph, names, weight files and training settings shared by all.
+"""
