@@ -255,8 +255,9 @@ class MainWindow(QMainWindow):
             self.refresh_recent()
             self.show_error("Open failed", f"Could not open {path}: no such file")
             return False
-        except (OSError, GraphFileError, GraphError) as exc:
-            self.show_error("Open failed", f"Could not open {path}: {exc}")
+        except (OSError, GraphFileError, GraphError, ValueError, RecursionError, MemoryError) as exc:
+            # loaders raise typed errors; the others are a last line so the editor keeps working
+            self.show_error("Open failed", f"Could not open {path}: {exc or type(exc).__name__}")
             return False
         self.document.reset(g, path=str(Path(path).resolve()),
                             meta={k: v for k, v in meta.items() if k != "recovery"})
@@ -358,16 +359,17 @@ class MainWindow(QMainWindow):
         orphans = session.Recovery.orphans(self.recovery.folder.parent)
         if not orphans:
             return False
-        from graph.model.fileformat import GraphFileError, read_document  # noqa: PLC0415
-
-        path = orphans[0]
-        try:
-            g, meta = read_document(path)
-        except (OSError, GraphFileError, GraphError) as exc:
-            self.log.message(f"Ignored unreadable recovery file {path}: {exc}", "warning")
-            path.unlink(missing_ok=True)
+        for path in orphans:
+            try:
+                g, meta, info = session.Recovery.read(path)
+                break
+            except (OSError, GraphError, ValueError, RecursionError, MemoryError) as exc:
+                moved = session.Recovery.quarantine(path)
+                where = f"moved to {moved}" if moved else "deleted"
+                self.log.message(f"Ignored a damaged recovery file ({where}): {exc or type(exc).__name__}",
+                                 "warning")
+        else:
             return False
-        info = meta.get("recovery", {}) if isinstance(meta, dict) else {}
         answer = self.prompt_restore(path, info)
         if answer is None:
             return False
@@ -377,7 +379,7 @@ class MainWindow(QMainWindow):
             return False
         original = info.get("file_path") or ""
         self.document.reset(g, path=original, name=info.get("name", "") if not original else "", modified=True,
-                            meta={k: v for k, v in meta.items() if k != "recovery"})
+                            meta=meta)
         path.unlink(missing_ok=True)
         self.autosave_now()
         self.log.message(f"Restored unsaved changes to {self.document.name} from the recovery file", "success")

@@ -83,7 +83,8 @@ class Recovery:
         self.path = self.folder / f"{os.getpid()}-{next(_counter)}.recovery.json"
 
     def write(self, graph, info: dict) -> Path:
-        """Save ``graph`` atomically with ``info`` (file path, name, time) in its meta."""
+        """Save ``graph`` atomically (graph.model.atomic_write, through ``save_graph``) with
+        ``info`` (file path, name, time) in its meta."""
         from graph.model.fileformat import save_graph  # noqa: PLC0415
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -97,6 +98,31 @@ class Recovery:
             pass
 
     @staticmethod
+    def read(path: Path):
+        """``(graph, meta, info)`` of a recovery file; ``info`` holds string ``file_path`` and
+        ``name`` whatever the file says. Raises ``GraphFileError`` / ``OSError`` when damaged."""
+        from graph.model.fileformat import read_document  # noqa: PLC0415
+
+        g, meta = read_document(path)
+        raw = meta.get("recovery")
+        raw = raw if isinstance(raw, dict) else {}
+        info = {key: raw[key] for key in ("file_path", "name") if isinstance(raw.get(key), str)}
+        return g, {k: v for k, v in meta.items() if k != "recovery"}, info
+
+    @staticmethod
+    def quarantine(path: Path) -> Path | None:
+        """Move a damaged recovery file to ``recovery/damaged/`` so it never blocks a start;
+        return where it went (``None`` when it could not be moved, then it is deleted)."""
+        target = path.parent / "damaged" / f"{int(time.time())}-{path.name}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            return target
+        except OSError:
+            path.unlink(missing_ok=True)
+            return None
+
+    @staticmethod
     def orphans(home: Path | None = None) -> list[Path]:
         """Recovery files left by processes that no longer run, newest first."""
         folder = (home or app_home()) / "recovery"
@@ -108,4 +134,11 @@ class Recovery:
                 pid = -1
             if pid < 0 or not _pid_alive(pid):
                 found.append(path)
-        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+        return sorted(found, key=_mtime, reverse=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:   # removed meanwhile by another window
+        return 0.0

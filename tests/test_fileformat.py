@@ -161,7 +161,7 @@ MALFORMED = [
      "F: node 'conv1': a node with id 'conv1' already exists"),
     ("bad id", broken(lambda d: CONV(d).update(id="1conv")), "F: node '1conv': invalid node id '1conv'"),
     ("bad position", broken(_set(CONV, "position", [1, "a"])),
-     "F: node 'conv1': 'position' must be a list of two finite numbers, got [1, \"a\"]"),
+     "F: node 'conv1': 'position' must be a list of two finite numbers (within +-1e+09), got [1, \"a\"]"),
     ("label not string", broken(_set(CONV, "label", None)), "F: node 'conv1': 'label' must be a string, got null"),
     ("weights not object", broken(_set(CONV, "weights", [])),
      "F: node 'conv1': 'weights' must be an object, got a list"),

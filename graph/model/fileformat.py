@@ -30,13 +30,16 @@ import numpy as np
 from layers import ShapeError, UnknownOpError, get_op_class
 from layers.base import ParamError, fmt_shape
 
+from graph.model import safe_json
 from graph.model.atomic_write import atomic_write_text
 from graph.model.errors import GraphError
+from graph.model.limits import Limits, LimitError, check_bytes, count_elements, current
 from graph.model.graph import Graph
 
 FORMAT = "backprop-studio-graph"
 VERSION = 1
 WEIGHT_DTYPE = "<f8"
+MAX_POSITION = 1e9   # canvas coordinates; beyond this Qt's scene arithmetic loses precision
 
 
 class GraphFileError(GraphError):
@@ -100,20 +103,26 @@ def load_graph(path) -> Graph:
     return read_document(path)[0]
 
 
-def read_document(path) -> tuple[Graph, dict]:
-    """``(graph, meta)`` from a graph file (``meta`` is ``{}`` when the file has none)."""
+def read_document(path, limits: Limits | None = None) -> tuple[Graph, dict]:
+    """``(graph, meta)`` from a graph file (``meta`` is ``{}`` when the file has none).
+
+    Size, nesting depth and numbers are checked before anything is parsed or built
+    (:mod:`graph.model.limits`); every problem is a :class:`GraphFileError`.
+    """
     where = os.fspath(path)
+    lim = limits or current()
     with open(where, "rb") as f:
-        raw = f.read()
+        size = os.fstat(f.fileno()).st_size
+        try:
+            check_bytes(size, "the file", lim)
+        except LimitError as exc:
+            raise GraphFileError(f"{where}: {exc}") from None
+        raw = f.read(lim.max_file_bytes + 1)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GraphFileError(f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GraphFileError(f"{where}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    return _from_dict(doc, where)
+        doc = safe_json.loads(raw, lim)
+    except safe_json.JSONLimitError as exc:
+        raise GraphFileError(f"{where}: {exc}") from None
+    return _from_dict(doc, where, lim)
 
 
 def graph_from_dict(doc: Any, source: str = "graph") -> Graph:
@@ -150,8 +159,9 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _from_dict(doc: Any, source: str) -> tuple[Graph, dict]:
+def _from_dict(doc: Any, source: str, limits: Limits | None = None) -> tuple[Graph, dict]:
     w = _Where(source)
+    lim = limits or current()
     if not isinstance(doc, dict):
         raise w.fail("", f"expected a JSON object at the top level, got {_kind(doc)}")
     fmt = _require(doc, "format", str, w, "", "a string")
@@ -168,14 +178,19 @@ def _from_dict(doc: Any, source: str) -> tuple[Graph, dict]:
         raise w.fail("", f"'meta' must be an object, got {_kind(meta)}")
     g = Graph()
     for i, nd in enumerate(nodes):
-        _add_node(g, nd, i, w)
+        _add_node(g, nd, i, w, lim)
     for i, ed in enumerate(edges):
         _add_edge(g, ed, i, w)
+    try:
+        g.check_acyclic()   # once for the whole file: a check per edge made loading quadratic
+    except GraphError as exc:
+        raise w.fail("edges", str(exc)) from None
+    _check_sizes(g, w, lim)
     _check_weight_shapes(g, w)
     return g, meta
 
 
-def _add_node(g: Graph, nd: Any, i: int, w: _Where) -> None:
+def _add_node(g: Graph, nd: Any, i: int, w: _Where, lim: Limits) -> None:
     place = f"nodes[{i}]"
     if not isinstance(nd, dict):
         raise w.fail(place, f"expected an object, got {_kind(nd)}")
@@ -185,8 +200,10 @@ def _add_node(g: Graph, nd: Any, i: int, w: _Where) -> None:
     params = _require(nd, "params", dict, w, place, "an object")
     position = nd.get("position", [0.0, 0.0])
     if (not isinstance(position, list) or len(position) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in position)):
-        raise w.fail(place, f"'position' must be a list of two finite numbers, got {json.dumps(position)[:60]}")
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                       and abs(v) <= MAX_POSITION for v in position)):
+        raise w.fail(place, f"'position' must be a list of two finite numbers (within +-{MAX_POSITION:g}), "
+                            f"got {json.dumps(position)[:60]}")
     label = nd.get("label", "")
     if not isinstance(label, str):
         raise w.fail(place, f"'label' must be a string, got {_kind(label)}")
@@ -200,10 +217,11 @@ def _add_node(g: Graph, nd: Any, i: int, w: _Where) -> None:
     clash = sorted(set(params) & {"type", "id", "position", "label", "weights"})
     if clash:
         raise w.fail(place, f"{type_name} has no parameter {', '.join(clash)}")
+    _check_numbers(params, w, place, lim)
     try:
         g.add_node(type_name, id=id, position=position, label=label, **params)
-    except (GraphError, ParamError, ShapeError) as exc:
-        raise w.fail(place, str(exc)) from None
+    except (GraphError, ParamError, ShapeError, TypeError, ValueError, OverflowError, MemoryError) as exc:
+        raise w.fail(place, str(exc) or type(exc).__name__) from None
     node = g.node(id)
     # an instance's learnable names can depend on its config (Affine without bias has no b)
     allowed = set(node.op.learnable) | set(node.op.buffers)
@@ -211,10 +229,10 @@ def _add_node(g: Graph, nd: Any, i: int, w: _Where) -> None:
         if name not in allowed:
             have = ", ".join(sorted(allowed)) or "none"
             raise w.fail(place, f"{type_name} has no weight {name!r} (it has: {have})")
-        node.weights[name] = _decode_array(enc, w, f"{place}: weight {name!r}")
+        node.weights[name] = _decode_array(enc, w, f"{place}: weight {name!r}", lim)
 
 
-def _decode_array(enc: Any, w: _Where, place: str) -> np.ndarray:
+def _decode_array(enc: Any, w: _Where, place: str, lim: Limits) -> np.ndarray:
     if not isinstance(enc, dict):
         raise w.fail(place, f"expected an object with dtype, shape and data, got {_kind(enc)}")
     dtype = _require(enc, "dtype", str, w, place, "a string")
@@ -224,12 +242,19 @@ def _decode_array(enc: Any, w: _Where, place: str) -> np.ndarray:
     shape = _require(enc, "shape", list, w, place, "a list")
     if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
         raise w.fail(place, f"'shape' must be a list of non-negative whole numbers, got {json.dumps(shape)[:60]}")
+    try:
+        count = count_elements(shape, "'shape'", lim)
+    except LimitError as exc:
+        raise w.fail(place, str(exc)) from None
     data = _require(enc, "data", str, w, place, "a base64 string")
+    if len(data) > 4 * -(-count * 8 // 3):   # never decode more than the shape can hold
+        held = len(data) * 3 // 4 - len(data) + len(data.rstrip("="))
+        raise w.fail(place, f"shape {fmt_shape(shape)} needs {count} float64 values ({count * 8} bytes) "
+                            f"but 'data' holds {held} bytes")
     try:
         raw = base64.b64decode(data.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
         raise w.fail(place, f"'data' is not valid base64 ({exc})") from None
-    count = int(np.prod(shape, dtype=np.int64))
     if len(raw) != count * 8:
         raise w.fail(place, f"shape {fmt_shape(shape)} needs {count} float64 values ({count * 8} bytes) "
                             f"but 'data' holds {len(raw)} bytes")
@@ -252,9 +277,47 @@ def _add_edge(g: Graph, ed: Any, i: int, w: _Where) -> None:
             raise w.fail(place, f"{end} {id!r} is not a node in this file")
     try:
         # saved work in progress may have shape errors the editor shows; keep them
-        g.connect(src, dst, dst_port=dst_port, src_port=src_port, check_shapes=False)
+        g.connect(src, dst, dst_port=dst_port, src_port=src_port, check_shapes=False, check_cycle=False)
     except GraphError as exc:
         raise w.fail(place, str(exc)) from None
+
+
+def _check_numbers(value: Any, w: _Where, place: str, lim: Limits, depth: int = 0) -> None:
+    """Numbers in ``params`` are finite and their integers short (documents built in Python
+    too, e.g. the clipboard); nesting is bounded."""
+    if depth > lim.max_depth:
+        raise w.fail(place, f"parameters nested deeper than {lim.max_depth} levels")
+    if isinstance(value, dict):
+        for v in value.values():
+            _check_numbers(v, w, place, lim, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _check_numbers(v, w, place, lim, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise w.fail(place, f"parameter value {value} is not a finite number")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** lim.max_int_digits:
+        raise w.fail(place, f"parameter value with {len(str(abs(value)))} digits is out of range")
+
+
+def _check_sizes(g: Graph, w: _Where, lim: Limits) -> None:
+    """Every declared tensor (output and weight shapes, batch axis 1) is within the limit,
+    so nothing sized by the file can be allocated before the user sees a message."""
+    shapes, _ = g.infer_shapes()
+    for id in g.nodes():
+        node = g.node(id)
+        try:
+            if id in shapes:
+                count_elements(shapes[id], f"output of {node.type}", lim)
+            ins = g.input_shapes(id) if node.op.learnable or node.op.buffers else None
+            if ins is not None:
+                try:
+                    expected = node.op.param_shapes(*ins)
+                except ShapeError:
+                    expected = {}
+                for name, shape in expected.items():
+                    count_elements([d for d in shape if d is not None], f"weight {name!r}", lim)
+        except LimitError as exc:
+            raise w.fail(f"node {id!r}", str(exc)) from None
 
 
 def _check_weight_shapes(g: Graph, w: _Where) -> None:

@@ -177,10 +177,14 @@ class Graph:
 
     # -- edges -----------------------------------------------------------------
     def connect(self, src: str, dst: str, dst_port: str | None = None, src_port: str = "out",
-                check_shapes: bool = True) -> Edge:
-        """Connect ``src``'s output to ``dst``'s input ``dst_port`` (first free port by default)."""
+                check_shapes: bool = True, check_cycle: bool = True) -> Edge:
+        """Connect ``src``'s output to ``dst``'s input ``dst_port`` (first free port by default).
+
+        ``check_cycle=False`` skips the per-edge reachability search (linear in the graph,
+        so quadratic over a whole file); a bulk load then calls :meth:`check_acyclic` once.
+        """
         problem, dst_port = self._connect_problem(src, dst, dst_port, src_port, replace=False,
-                                                  check_shapes=check_shapes)
+                                                  check_shapes=check_shapes, check_cycle=check_cycle)
         if problem is not None:
             raise problem
         self._g.add_edge(src, dst, src_port=src_port, dst_port=dst_port)
@@ -211,7 +215,7 @@ class Graph:
         return next((e for e in self.edges() if e.dst == dst and e.dst_port == dst_port), None)
 
     def _connect_problem(self, src: str, dst: str, dst_port: str | None, src_port: str, replace: bool,
-                         check_shapes: bool) -> tuple[GraphError | None, str | None]:
+                         check_shapes: bool, check_cycle: bool = True) -> tuple[GraphError | None, str | None]:
         """``(error connect would raise or None, the input port it would use)``; mutates nothing."""
         try:
             s, d = self.node(src), self.node(dst)
@@ -235,11 +239,22 @@ class Graph:
         if dst_port in fed and not replace:
             return PortAlreadyFedError(f"input {dst}.{dst_port} is already fed by {fed[dst_port]}"), dst_port
         # an edge into dst cannot lie on a path from dst, so a replaced edge does not matter here
-        if src == dst or nx.has_path(self._g, dst, src):
+        if src == dst or check_cycle and nx.has_path(self._g, dst, src):
             return CycleError(f"connecting {src} -> {dst} would make a cycle ({dst} already feeds {src})"), dst_port
         if check_shapes:
             return self._shape_problem(src, dst, dst_port), dst_port
         return None, dst_port
+
+    def check_acyclic(self) -> None:
+        """Raise ``CycleError`` naming one cycle, if the graph has any (linear time)."""
+        try:
+            self.topo_order()   # cached: the shape inference that follows reuses it
+            return
+        except nx.NetworkXUnfeasible:
+            pass
+        cycle = [u for u, _v, *_ in nx.find_cycle(self._g)]
+        shown = " -> ".join(cycle[:8] + ["..."] if len(cycle) > 8 else cycle + cycle[:1])
+        raise CycleError(f"the connections make a cycle: {shown}")
 
     def _shape_problem(self, src: str, dst: str, dst_port: str) -> GraphShapeError | None:
         """The shape error ``dst`` would have with ``src`` on ``dst_port``, from the cached
@@ -278,7 +293,9 @@ class Graph:
 
     def fed_ports(self, id: str) -> dict[str, str]:
         """``{dst_port: src id}`` for the connected inputs of ``id``."""
-        return {d["dst_port"]: u for u, _, d in self._g.in_edges(id, data=True)}
+        # the adjacency view directly: in_edges(data=True) builds a report view per call,
+        # which dominated loading and shape inference of large graphs
+        return {d["dst_port"]: u for u, keyed in self._g.pred[id].items() for d in keyed.values()}
 
     def inputs_of(self, id: str) -> list[str | None]:
         """Source ids feeding ``id``'s input ports, in port order (``None`` where unfed)."""
