@@ -13,6 +13,7 @@ from layers.base import fmt_num, fmt_shape
 from graph.model import templates
 from graph.model.errors import FeedError, GraphError
 from graph.model.fileformat import load_graph
+from graph.model.limits import Limits
 from graph.model.graph import Graph
 from graph.run.engine import Engine
 
@@ -33,6 +34,15 @@ class Parser(argparse.ArgumentParser):
 def source_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("graph", metavar="GRAPH_OR_TEMPLATE",
                    help="a template name (see 'templates') or a saved graph file (.json)")
+    limit_args(p)
+
+
+def limit_args(p: argparse.ArgumentParser) -> None:
+    """``--max-elements`` / ``--max-file-bytes``: the limits for untrusted files (graph.model.limits)."""
+    p.add_argument("--max-elements", type=int, default=None, metavar="N",
+                   help=f"largest tensor a file may declare, in values (default {Limits().max_elements:,})")
+    p.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
+                   help=f"largest file read, in bytes, also after decompression (default {Limits().max_file_bytes:,})")
 
 
 def feed_args(p: argparse.ArgumentParser) -> None:

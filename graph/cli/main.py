@@ -12,6 +12,7 @@ import os
 import re
 import sys
 
+from graph.model import limits
 from graph.model.errors import GraphError
 from graph.run.backend import BackendError
 
@@ -47,6 +48,8 @@ def build_parser() -> Parser:
 
 
 def _dispatch(args) -> int:
+    limits.override(max_elements=getattr(args, "max_elements", None),
+                    max_file_bytes=getattr(args, "max_file_bytes", None))
     command = COMMANDS.get(args.command)
     if command is None:
         *first, last = COMMANDS

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from graph.cli.common import load_source
+from graph.cli.common import limit_args, load_source
 from graph.run.backend import BACKENDS
 from graph.training.datasets import BUILTIN, SCALINGS, download, load_dataset
 from graph.training.datasets.mnist import CHECKSUMS, MIRRORS, cache_dir
@@ -78,6 +78,7 @@ def add_train_parser(subparsers) -> None:
     p.add_argument("--no-float16", action="store_true", help="skip the float16 inference comparison")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    limit_args(p)
 
 
 def add_download_parser(subparsers) -> None:
