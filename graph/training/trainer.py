@@ -42,7 +42,9 @@ import numpy as np
 
 from layers.base import to_host
 
-from graph.training.checkpoint import load_checkpoint, save_checkpoint
+from graph.training.checkpoint import (
+    CheckpointError, check_optimizer_slots, check_run_state, check_weights, load_checkpoint, save_checkpoint,
+)
 from graph.training.datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
 from graph.training.metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
 from graph.training.optim import make_optimizer
@@ -87,6 +89,8 @@ class Trainer:
         cfg.validate()
         if cfg.train_size is not None:
             data = data.first_train(cfg.train_size)
+        if len(data.y_train) == 0:
+            raise TrainError(f"{data.name}: the training split is empty; there is nothing to train on")
         self.config, self.graph, self.data = cfg, graph, data
         self.data_spec = dataset_spec(data.name)
         self.run_dir = Path(run_dir) if run_dir else None
@@ -472,10 +476,12 @@ class Trainer:
         from graph.model.fileformat import graph_from_dict  # noqa: PLC0415
 
         run_dir = Path(run_dir)
-        state = load_checkpoint(run_dir / "checkpoint.npz")
-        graph = graph_from_dict(state["graph"], str(run_dir / "checkpoint.npz"))
-        for id, tensors in state["weights"].items():
-            graph.node(id).weights.update({k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()})
+        where = run_dir / "checkpoint.npz"
+        state = load_checkpoint(where)
+        check_run_state(state, where)
+        graph = graph_from_dict(state["graph"], str(where))
+        for id, tensors in check_weights(graph, state["weights"], where).items():
+            graph.node(id).weights.update(tensors)
         if data is None and dataset is not None:
             data = load_dataset(dataset, data_dir=data_dir)
         elif data is None:
@@ -486,17 +492,24 @@ class Trainer:
                 raise DatasetError(f"{exc} (resuming {run_dir}: if the run's dataset moved, point at it "
                                    "with --dataset PATH, or at IDX files with --data-dir DIR)") from None
         trainer = cls(graph, data, TrainConfig.from_dict(state["config"]), run_dir, **overrides)
-        trainer.optimizer.load_state_dict(state["optimizer"])
-        trainer.schedule.load_state_dict(state["schedule"])
-        trainer.epoch, trainer.iteration = int(state["epoch"]), int(state["iteration"])
-        trainer.history = list(state["history"])
-        trainer.iteration_loss = [float(v) for v in state["iteration_loss"]]
-        trainer.best, trainer.bad_epochs = state["best"], int(state["bad_epochs"])
-        trainer.elapsed = float(state["elapsed"])
-        if state["stopped"] and state["stopped"]["kind"] == "early_stopping":
-            trainer.stopped = StoppedEvent(**state["stopped"])
+        try:   # entries of the right type can still hold wrong values (a damaged or edited file)
+            trainer.optimizer.load_state_dict(state["optimizer"])
+            trainer.schedule.load_state_dict(state["schedule"])
+            trainer.epoch, trainer.iteration = int(state["epoch"]), int(state["iteration"])
+            trainer.history = list(state["history"])
+            trainer.iteration_loss = [float(v) for v in state["iteration_loss"]]
+            trainer.best, trainer.bad_epochs = state["best"], int(state["bad_epochs"])
+            trainer.elapsed = float(state["elapsed"])
+            if state["stopped"] and state["stopped"]["kind"] == "early_stopping":
+                trainer.stopped = StoppedEvent(**state["stopped"])
+            check_optimizer_slots(trainer.optimizer, graph, where)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"{where}: damaged training state ({type(exc).__name__}: {exc})") from None
         if (run_dir / "best.npz").is_file():
-            trainer._best_weights = load_checkpoint(run_dir / "best.npz")["weights"]
+            trainer._best_weights = check_weights(graph, load_checkpoint(run_dir / "best.npz").get("weights"),
+                                                  run_dir / "best.npz")
         return trainer
 
 

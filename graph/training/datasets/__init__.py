@@ -33,6 +33,9 @@ __all__ = [
 
 def _split(name, x, y, class_names, default_scaling, source) -> DataSplits:
     x_tr, y_tr, x_va, y_va, x_te, y_te, te = split_arrays(x, y)
+    if len(y_tr) == 0:
+        raise DatasetError(f"{name}: {len(y)} samples leave an empty training split "
+                           "(80 / 10 / 10 split); give more samples")
     return DataSplits(name, x_tr, y_tr, x_va, y_va, x_te, y_te, list(class_names), te,
                       default_scaling, source)
 
@@ -92,6 +95,9 @@ def load_dataset(spec, data_dir=None, n: int | None = None, noise: float | None 
     if text in ("mnist", "fashion-mnist"):
         x_all, y_all, x_te, y_te = load_idx_set(text, data_dir)
         tr, va = holdout(len(y_all), 5000)
+        if len(tr) == 0:
+            raise DatasetError(f"{text}: {len(y_all)} training samples leave nothing after holding out "
+                               "5000 for validation (the full set has 60000)")
         return DataSplits(text, x_all[tr], y_all[tr], x_all[va], y_all[va], x_te, y_te,
                           CLASS_NAMES[text], None, "unit", f"{text} IDX files")
     path = Path(text).expanduser()

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 
+# labels are class indices; a label of 10**9 would make 10**9 class names and one-hot columns
+MAX_CLASSES = 1 << 16
+
+
 class DatasetError(ValueError):
     """Data cannot be loaded or does not fit the graph; the message says which and why."""
 
@@ -127,9 +131,25 @@ def check_xy(x, y, what: str) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(f"{what}: y has dtype {y.dtype}; labels must be integer class indices")
     if y.min() < 0:
         raise DatasetError(f"{what}: labels must be >= 0, found {int(y.min())}")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        raise DatasetError(f"{what}: x contains NaN or Inf")
+    if y.max() >= MAX_CLASSES:
+        raise DatasetError(f"{what}: label {int(y.max())} is over the limit of {MAX_CLASSES - 1} "
+                           f"(at most {MAX_CLASSES} classes)")
+    check_finite(x, f"{what}: x")
     return x, y.astype(np.int64)
+
+
+def check_finite(x, what: str) -> None:
+    """Raise ``DatasetError`` with the count and first sample index of NaN/Inf values."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc" or x.size == 0:
+        return
+    bad = ~np.isfinite(x.reshape(len(x), -1) if x.ndim > 1 else x)
+    if not bad.any():
+        return
+    rows = bad.any(axis=1) if bad.ndim > 1 else bad
+    first = int(np.argmax(rows))
+    raise DatasetError(f"{what} holds {int(bad.sum()):,} NaN/Inf values in {int(rows.sum()):,} samples "
+                       f"(first: sample {first}); fix or drop them before training")
 
 
 def fit_to_input(x, input_shape, input_id: str = "x"):

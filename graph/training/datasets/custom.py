@@ -22,18 +22,19 @@ Image folder
 from __future__ import annotations
 
 import struct
-import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from graph.model.limits import LimitError, count_elements, current
+from graph.training import npyfile
 from graph.training.datasets.base import DatasetError, check_xy
+from graph.training.datasets.png import decode_png, encode_png
 
 SUPPORTED = (".png", ".pgm", ".ppm", ".pnm", ".npy")
 UNSUPPORTED = (".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+__all__ = ["decode_png", "decode_pnm", "encode_png", "load_image_folder", "load_npz", "read_image"]
 
 
 def load_npz(path):
@@ -45,22 +46,22 @@ def load_npz(path):
         ``(x (N, ...), y (N,) int64, class_names list of str)``.
     """
     path = Path(path)
-    if path.is_file() and not zipfile.is_zipfile(path):
-        # np.load would guess "pickled data" and suggest allow_pickle, which is never safe here
-        raise DatasetError(f"{path} is not a NumPy .npz archive: save one with "
-                           "numpy.savez(path, x=images, y=labels)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            if not {"x", "y"} <= keys:
-                raise DatasetError(f"{path}: an .npz dataset needs arrays named 'x' and 'y' "
-                                   f"(found: {', '.join(sorted(keys)) or 'none'})")
-            x, y = data["x"], data["y"]
-            names = [str(n) for n in data["class_names"]] if "class_names" in keys else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        if isinstance(exc, DatasetError):
-            raise
-        raise DatasetError(f"cannot read {path}: {exc}") from None
+        data = npyfile.load_npz(path, kinds={"class_names": "U"})
+    except npyfile.NpyError as exc:
+        raise DatasetError(str(exc)) from None
+    if not {"x", "y"} <= set(data):
+        raise DatasetError(f"{path}: an .npz dataset needs arrays named 'x' and 'y' "
+                           f"(found: {', '.join(sorted(data)) or 'none'}); save one with "
+                           "numpy.savez(path, x=images, y=labels)")
+    x, y = data["x"], data["y"]
+    names = None
+    if "class_names" in data:
+        raw = data["class_names"]
+        if raw.ndim != 1 or raw.dtype.kind != "U":
+            raise DatasetError(f"{path}: class_names must be a list of strings (N,), got {raw.dtype} "
+                               f"of shape {raw.shape}")
+        names = [str(n) for n in raw]
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[-1] in (3, 4) and x.shape[1] not in (1, 3, 4):
@@ -84,18 +85,25 @@ def load_image_folder(path):
         C = 1 for greyscale and 3 for colour.
     """
     root = Path(path)
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
         raise DatasetError(f"{root}: no class subfolders (expected {root}/<class>/<image>.png)")
-    images, labels, files = [], [], []
-    for label, cls in enumerate(classes):
-        for file in sorted((root / cls).iterdir()):
+    per_class = {}
+    for folder in folders:
+        found = []
+        for file in sorted(folder.iterdir()):
             suffix = file.suffix.lower()
             if suffix in UNSUPPORTED:
                 raise DatasetError(f"{file}: {suffix} images are not supported (readable: "
                                    f"{', '.join(SUPPORTED)}); convert them to PNG first")
-            if suffix not in SUPPORTED or not file.is_file():
-                continue
+            if suffix in SUPPORTED and file.is_file():
+                found.append(file)
+        if found:   # an empty subfolder is not a class: it would be a label with no samples
+            per_class[folder.name] = found
+    classes = sorted(per_class)
+    images, labels, files = [], [], []
+    for label, cls in enumerate(classes):
+        for file in per_class[cls]:
             images.append(read_image(file))
             labels.append(label)
             files.append(file)
@@ -107,6 +115,10 @@ def load_image_folder(path):
         if im.shape[1:] != first.shape[1:]:
             raise DatasetError(f"{file}: image is {im.shape[2]}x{im.shape[1]} but {files[0].name} is "
                                f"{first.shape[2]}x{first.shape[1]}; all images must have one size")
+    try:
+        count_elements((len(images), channels) + first.shape[1:], f"{root}: the images together")
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
     x = np.stack([np.repeat(im, channels, axis=0) if im.shape[0] != channels else im for im in images])
     return x, np.asarray(labels, dtype=np.int64), classes
 
@@ -118,18 +130,24 @@ def read_image(path) -> np.ndarray:
     try:
         if suffix == ".npy":
             return _from_npy(path)
+        size = path.stat().st_size
+        if size > current().max_file_bytes:
+            raise DatasetError(f"the file is {size:,} bytes, over the limit of {current().max_file_bytes:,} "
+                               "(raise it with --max-file-bytes)")
         data = path.read_bytes()
         if suffix == ".png":
             return decode_png(data)
         return decode_pnm(data)
     except DatasetError as exc:
         raise DatasetError(f"{path}: {exc}") from None
-    except (OSError, ValueError, IndexError, struct.error, zlib.error) as exc:
-        raise DatasetError(f"{path}: unreadable image ({exc})") from None
+    except npyfile.NpyError as exc:
+        raise DatasetError(str(exc)) from None
+    except (OSError, ValueError, IndexError, struct.error, zlib.error, MemoryError) as exc:
+        raise DatasetError(f"{path}: unreadable image ({type(exc).__name__}: {exc})") from None
 
 
 def _from_npy(path: Path) -> np.ndarray:
-    arr = np.load(path, allow_pickle=False)
+    arr = npyfile.load_npy(path)
     if arr.ndim == 2:
         return arr[None]
     if arr.ndim == 3 and arr.shape[-1] in (1, 3, 4) and arr.shape[0] not in (1, 3):
@@ -137,105 +155,6 @@ def _from_npy(path: Path) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[0] not in (1, 3, 4):
         raise DatasetError(f"expected (H, W), (H, W, C) or (C, H, W) with C in 1, 3, 4; got {arr.shape}")
     return arr[:3] if arr.shape[0] == 4 else arr
-
-
-def decode_png(data: bytes) -> np.ndarray:
-    """Decode a non-interlaced PNG into (C, H, W) uint8, C in {1, 3}.
-
-    Chunks are length, type, payload, CRC; the concatenated IDAT payloads are one zlib
-    stream of scanlines, each prefixed by a filter byte (0 None, 1 Sub, 2 Up, 3 Average,
-    4 Paeth) that predicts every byte from its left (``a``), upper (``b``) and upper-left
-    (``c``) neighbours ``bpp`` bytes back.
-    """
-    if not data.startswith(_PNG_SIGNATURE):
-        raise DatasetError("not a PNG file (bad signature)")
-    pos, idat, palette, header = 8, [], None, None
-    while pos + 8 <= len(data):
-        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        payload = data[pos + 8:pos + 8 + length]
-        pos += 12 + length
-        if ctype == b"IHDR":
-            header = struct.unpack(">IIBBBBB", payload)
-        elif ctype == b"PLTE":
-            palette = np.frombuffer(payload, np.uint8).reshape(-1, 3)
-        elif ctype == b"IDAT":
-            idat.append(payload)
-        elif ctype == b"IEND":
-            break
-    if header is None:
-        raise DatasetError("PNG without IHDR header")
-    width, height, depth, color, _, _, interlace = header
-    if interlace:
-        raise DatasetError("interlaced PNG is not supported; save it non-interlaced")
-    if color not in _PNG_CHANNELS or depth not in (1, 2, 4, 8, 16):
-        raise DatasetError(f"unsupported PNG colour type {color} / bit depth {depth}")
-    channels = _PNG_CHANNELS[color]
-    bits_per_pixel = channels * depth
-    row_bytes = (width * bits_per_pixel + 7) // 8
-    bpp = max(1, bits_per_pixel // 8)
-    raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8)
-    if raw.size < height * (row_bytes + 1):
-        raise DatasetError("PNG image data is truncated")
-    rows = _unfilter(raw[:height * (row_bytes + 1)].reshape(height, row_bytes + 1), bpp)
-    if depth == 16:
-        values = rows.reshape(height, width * channels, 2)[..., 0]  # keep the high byte
-    elif depth == 8:
-        values = rows
-    else:
-        bits = np.unpackbits(rows, axis=1).reshape(height, -1, depth)
-        values = (bits * (1 << np.arange(depth - 1, -1, -1))).sum(axis=2)[:, :width].astype(np.uint8)
-        if color == 0:
-            values = (values.astype(np.uint16) * 255 // ((1 << depth) - 1)).astype(np.uint8)
-    img = values.reshape(height, width, channels)
-    if color == 3:
-        if palette is None:
-            raise DatasetError("palette PNG without a PLTE chunk")
-        img = palette[img[..., 0]]
-    elif color in (4, 6):
-        img = img[..., :channels - 1]
-    return np.ascontiguousarray(img.transpose(2, 0, 1))
-
-
-def _unfilter(lines: np.ndarray, bpp: int) -> np.ndarray:
-    height, width = lines.shape[0], lines.shape[1] - 1
-    out = np.zeros((height, width), np.uint8)
-    prev = np.zeros(width, np.uint8)
-    for y in range(height):
-        kind, cur = lines[y, 0], lines[y, 1:]
-        if kind == 0:
-            row = cur.copy()
-        elif kind == 2:
-            row = cur + prev
-        elif kind == 1:
-            # Sub is a running sum per byte lane, done with cumsum modulo 256
-            pad = (-width) % bpp
-            lanes = np.concatenate([cur, np.zeros(pad, np.uint8)]).reshape(-1, bpp)
-            row = (np.cumsum(lanes, axis=0, dtype=np.uint64) % 256).astype(np.uint8).reshape(-1)[:width]
-        elif kind in (3, 4):
-            row = _unfilter_sequential(int(kind), cur, prev, bpp)
-        else:
-            raise DatasetError(f"bad PNG filter type {kind} in row {y}")
-        out[y] = row
-        prev = row
-    return out
-
-
-def _unfilter_sequential(kind: int, cur: np.ndarray, prev: np.ndarray, bpp: int) -> np.ndarray:
-    row = np.zeros(cur.size, np.int32)
-    up = prev.astype(np.int32)
-    filt = cur.astype(np.int32)
-    for i in range(cur.size):
-        a = row[i - bpp] if i >= bpp else 0
-        b = up[i]
-        if kind == 3:
-            pred = (a + b) >> 1
-        else:
-            c = up[i - bpp] if i >= bpp else 0
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-        row[i] = (filt[i] + pred) & 0xFF
-    return row.astype(np.uint8)
 
 
 def decode_pnm(data: bytes) -> np.ndarray:
@@ -258,11 +177,16 @@ def decode_pnm(data: bytes) -> np.ndarray:
     width, height, maxval = tokens
     if not 0 < maxval <= 65535:
         raise DatasetError(f"unreadable image: PNM maximum value {maxval} is outside 1..65535")
-    if width < 0 or height < 0:
+    if width < 1 or height < 1:
         raise DatasetError(f"unreadable image: PNM size {width}x{height}")
-    count = width * height * channels
+    try:
+        count = count_elements((height, width, channels), "PNM image")
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
     if magic in (b"P5", b"P6"):
         dtype = ">u2" if maxval > 255 else np.uint8
+        if len(data) - pos - 1 < count * np.dtype(dtype).itemsize:
+            raise DatasetError("PNM pixel data is truncated")
         values = np.frombuffer(data, dtype, count=count, offset=pos + 1).astype(np.int64)
     else:
         values = np.array(data[pos:].split()[:count], dtype=np.int64)
@@ -270,20 +194,3 @@ def decode_pnm(data: bytes) -> np.ndarray:
             raise DatasetError("PNM pixel data is truncated")
     img = (values * 255 // maxval).astype(np.uint8).reshape(height, width, channels)
     return np.ascontiguousarray(img.transpose(2, 0, 1))
-
-
-def encode_png(img: np.ndarray) -> bytes:
-    """Encode (H, W) or (H, W, 3) uint8 as a PNG (filter 0); used to write test fixtures."""
-    img = np.asarray(img, np.uint8)
-    color = 0 if img.ndim == 2 else 2
-    height, width = img.shape[:2]
-    rows = img.reshape(height, -1)
-    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1).tobytes()
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
-    return (_PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zlib
 import urllib.error
 import urllib.request
 from importlib import resources as importlib_resources
@@ -27,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from graph.training.datasets.base import DatasetError
+from graph.model.limits import Limits, LimitError, check_bytes, count_elements, current
+
+from graph.training.datasets.base import DatasetError, check_finite
 
 ENV_VAR = "BACKPROP_STUDIO_DATA"
 
@@ -79,30 +82,53 @@ class DownloadError(DatasetError):
     """Every mirror failed (offline, blocked, or a checksum mismatch)."""
 
 
-def read_idx(path) -> np.ndarray:
+def read_idx(path, limits: Limits | None = None) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw) into a native-endian array.
 
     The header is two zero bytes, a dtype code, the number of dimensions, then each
-    dimension as a big-endian uint32; the data follows in C order.
+    dimension as a big-endian uint32; the data follows in C order. The header is read
+    and the declared size checked against :mod:`graph.model.limits` first; then exactly
+    that many bytes are read (a ``.gz`` is inflated in bounded chunks, never further),
+    so a small file that declares or inflates to gigabytes is refused, not allocated.
     """
     path = Path(path)
+    lim = limits or current()
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as fh:
-            data = fh.read()
-    except (OSError, EOFError) as exc:
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+                raise DatasetError(f"{path} is not an IDX file (bad magic number)")
+            ndim = head[3]
+            raw_dims = fh.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise DatasetError(f"{path} is truncated inside its header")
+            dims = tuple(int(d) for d in np.frombuffer(raw_dims, ">u4", count=ndim))
+            dtype = np.dtype(_IDX_DTYPES[head[2]])
+            try:
+                count = count_elements(dims, str(path), lim)
+                check_bytes(count * dtype.itemsize, str(path), lim)
+            except LimitError as exc:
+                raise DatasetError(str(exc)) from None
+            data = _read_bounded(fh, count * dtype.itemsize)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DatasetError(f"cannot read {path}: {exc}") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise DatasetError(f"{path} is not an IDX file (bad magic number)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_DTYPES[data[2]])
-    count = int(np.prod(dims)) if dims else 1
-    if len(data) - header < count * dtype.itemsize:
+    if len(data) < count * dtype.itemsize:
         raise DatasetError(f"{path} is truncated: header says {dims} but the file is too short")
-    arr = np.frombuffer(data, dtype, count=count, offset=header).reshape(dims)
+    arr = np.frombuffer(data, dtype, count=count).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
+
+
+def _read_bounded(fh, nbytes: int, chunk: int = 1 << 22) -> bytes:
+    """At most ``nbytes`` bytes, read in chunks of ``chunk``."""
+    parts, left = [], nbytes
+    while left > 0:
+        part = fh.read(min(chunk, left))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def embedded_dir() -> Path:
@@ -180,6 +206,10 @@ def load_idx_set(name: str, data_dir=None):
         x, y = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise DatasetError(f"{name}: {part} images {x.shape} and labels {y.shape} do not match")
+        if len(y) == 0:
+            raise DatasetError(f"{name}: the {part} files hold no samples")
+        check_finite(x, f"{name}: {paths[f'{part}_images']}")
+        check_finite(y, f"{name}: {paths[f'{part}_labels']}")
     return (arrays["train_images"][:, None], arrays["train_labels"].astype(np.int64),
             arrays["test_images"][:, None], arrays["test_labels"].astype(np.int64))
 
