@@ -280,7 +280,8 @@ class TrainingPanel(QtCore.QObject):
             fresh = True
         v = self.settings.values()
         train = {k: v[k] for k in ("batch_size", "epochs", "optimizer", "lr", "optimizer_options",
-                                   "weight_decay", "schedule", "early_stopping", "seed", "backend", "dtype")}
+                                   "weight_decay", "schedule", "early_stopping", "seed", "backend", "dtype",
+                                   "scaling", "shuffle")}
         aug = {k: x for k, x in v["augment"].items() if x}
         train["augment"] = aug or None
         train.update(overrides)

@@ -19,6 +19,7 @@ from graph.training.optim import OPTIMIZERS
 from graph.training.schedules import ScheduleError, make_schedule
 
 from .curves import cosmetic_pen
+from .data_options import DataOptions
 from .filters import make_image_item
 
 OPEN_NPZ = "Open .npz…"
@@ -161,6 +162,10 @@ class TrainingSettings(QtWidgets.QWidget):
         lay.addWidget(self._optim_group())
         lay.addWidget(self._schedule_group())
         lay.addWidget(self._regular_group())
+        self.data_options = DataOptions(self._augment_values)
+        for field in (self.aug_shift, self.aug_rotate, self.aug_scale, self.aug_flip):
+            field.valueChanged.connect(self.data_options.update_preview)
+        lay.addWidget(self.data_options)
         lay.addWidget(self._run_group())
         lay.addStretch(1)
         self._optimizer_changed()
@@ -441,6 +446,7 @@ class TrainingSettings(QtWidgets.QWidget):
                                  f"samples {tuple(splits.sample_shape)} {splits.x_train.dtype}")
         self.split_label.setToolTip(splits.source)
         self.update_schedule_preview()
+        self.data_options.set_splits(splits)
         self.dataset_changed.emit(splits)
         return True
 
@@ -465,6 +471,11 @@ class TrainingSettings(QtWidgets.QWidget):
             self.preview_vb.invertY(False)
         self.preview_vb.autoRange(padding=0.02)
 
+    def _augment_values(self) -> dict:
+        """The augmentation fields of the Regularization group (the crop lives in ``data_options``)."""
+        return {"shift": float(self.aug_shift.value()), "rotate": self.aug_rotate.value(),
+                "scale": self.aug_scale.value(), "flip": self.aug_flip.value()}
+
     def set_dropout_available(self, available: bool) -> None:
         """The dropout override only acts on Dropout nodes; say so when the graph has none."""
         self.dropout.setEnabled(available)
@@ -485,8 +496,8 @@ class TrainingSettings(QtWidgets.QWidget):
             "weight_decay": self.weight_decay.value(),
             "schedule": self.schedule_spec(),
             "dropout": self.dropout.value() or None,
-            "augment": {"shift": float(self.aug_shift.value()), "rotate": self.aug_rotate.value(),
-                        "scale": self.aug_scale.value(), "flip": self.aug_flip.value()},
+            "augment": self.data_options.augment(),
+            **self.data_options.values(),
             "early_stopping": self.patience.value() if self.early.isChecked() else 0,
             "seed": self.seed.value(),
             "backend": self.backend.currentData(),

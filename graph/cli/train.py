@@ -60,6 +60,8 @@ def add_train_parser(subparsers) -> None:
     p.add_argument("--monitor", choices=tuple(MONITORS), default=None, help="default val_loss")
     p.add_argument("--keep-final", action="store_true",
                    help="keep the final weights instead of restoring the best epoch's (to see overfitting)")
+    p.add_argument("--no-shuffle", action="store_true",
+                   help="visit the training samples in the same order every epoch (default: shuffle per epoch)")
     p.add_argument("--train-size", type=int, default=None, metavar="N",
                    help="train on the first N samples of the training split only (e.g. 300 to overfit)")
     p.add_argument("--augment", default=None,
@@ -106,7 +108,7 @@ DEFAULTS = {"dataset": "mnist-10k", "epochs": 10, "batch_size": 100, "optimizer"
 # ``--data-dir`` do apply on resume)
 RUN_OPTIONS = ("graph", "batch_size", "optimizer", "lr", "schedule", "weight_decay", "clip_norm",
                "early_stopping", "monitor", "augment", "scaling", "backend", "dtype", "seed", "out", "no_float16",
-               "keep_final", "train_size")
+               "keep_final", "train_size", "no_shuffle")
 
 
 def _opt(args, name: str):
@@ -123,7 +125,7 @@ def _config(args) -> TrainConfig:
                        early_stopping=_opt(args, "early_stopping"), monitor=_opt(args, "monitor"),
                        augment=args.augment, scaling=_opt(args, "scaling"), backend=_opt(args, "backend"),
                        dtype=_opt(args, "dtype"), seed=_opt(args, "seed"), compare_float16=not args.no_float16,
-                       restore_best=not args.keep_final, train_size=args.train_size)
+                       restore_best=not args.keep_final, train_size=args.train_size, shuffle=not args.no_shuffle)
 
 
 def _ignored_on_resume(args) -> list[str]:

@@ -69,6 +69,7 @@ class TrainConfig:
     overfitting experiment uses 300); ``max_iterations`` ends the run normally after that
     many updates (the book's experiments count iterations, not epochs).
     ``restore_best=False`` keeps the final weights (needed to see overfitting).
+    ``shuffle=False`` visits the training samples in the same order every epoch.
     """
 
     epochs: int = 10
@@ -91,6 +92,7 @@ class TrainConfig:
     compare_float16: bool = True
     train_size: int | None = None
     max_iterations: int | None = None
+    shuffle: bool = True
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

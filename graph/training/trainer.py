@@ -256,7 +256,8 @@ class Trainer:
             epoch = self.epoch + 1
             t_epoch = time.perf_counter()
             busy = 0.0
-            order = np.random.default_rng(_stream(cfg.seed, _SHUFFLE, epoch)).permutation(self.n_train)
+            order = (np.random.default_rng(_stream(cfg.seed, _SHUFFLE, epoch)).permutation(self.n_train)
+                     if cfg.shuffle else np.arange(self.n_train))
             aug_rng = np.random.default_rng(_stream(cfg.seed, _AUGMENT, epoch))
             eng.rng = _engine_rng(eng, _stream(cfg.seed, _DROPOUT, epoch))
             loss_sum, correct, seen = 0.0, 0, 0
