@@ -25,6 +25,7 @@ from .canvas import GraphScene, GraphView
 from .clipboard import graph_from_mime, graph_mime, paste_offset
 from .document import GraphDocument
 from .editor_parts import EditorParts
+from .exchange_menu import build_exchange
 from .inspector import InspectorWidget
 from .layout import spread_columns
 from .message_log import MessageLog
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         from .concepts.assemble import build_concepts  # noqa: PLC0415 - the panels import pyqtgraph
 
         self.concepts = build_concepts(self.parts, self.stepping.controller)
+        self.exchange = build_exchange(self.parts)
         # docks tabified beside the inspector come to the front; selecting a node should
         # show its parameters until a run or training asks for its own tab
         self.inspector_dock.raise_()
