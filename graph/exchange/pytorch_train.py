@@ -145,6 +145,8 @@ def export_pytorch(g: Graph, folder, meta: dict | None = None, name: str = "grap
     literal = "".join(f"    {k!r}: {pprint.pformat(v, width=90, sort_dicts=False)},\n" for k, v in s.items())
     text = template_text().replace("SETTINGS = {}  # @SETTINGS@", "SETTINGS = {\n" + literal + "}")
     (folder / "train.py").write_text(text, encoding="utf-8")
+    if training_settings(meta)["config"].get("augment"):
+        lines.append("note: train.py does not reproduce the saved augmentation settings")
     lines.append(f"{folder / 'train.py'}: {s['optimizer']['name']} lr {s['optimizer']['lr']:g}, batch "
                  f"{s['batch_size']}, {s['epochs']} epochs on {s['dataset']['name']} "
                  "(python train.py, or torchrun --nproc_per_node=N train.py)")
