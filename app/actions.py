@@ -3,8 +3,8 @@
 :func:`build_actions` makes the window's actions (``action_set``: name -> ``QAction``), every
 menu of the menu bar (:class:`Menus`, in their order on the bar) and the main toolbar. The
 parts that :class:`app.main_window.MainWindow` builds afterwards fill their own menu
-(stepping: ``menus.run``, training: ``menus.train``). A new menu is a new :class:`Menus`
-field made in :func:`_build_menus`, at its place on the bar.
+(stepping: ``menus.run``, training: ``menus.train``, labs: ``menus.labs``). A new menu is a
+new :class:`Menus` field made in :func:`_build_menus`, at its place on the bar.
 """
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ class Menus:
     run: QMenu
     train: QMenu
     concepts: QMenu
+    labs: QMenu
     help: QMenu
 
 
@@ -151,7 +152,7 @@ def build_actions(window: QMainWindow, slots: EditorSlots, document: GraphDocume
 
 def _build_menus(window: QMainWindow, slots: EditorSlots, actions: dict[str, QAction],
                  docks: list[QDockWidget]) -> Menus:
-    """Every menu of the bar, in order; Run, Train and Concepts start empty (their parts fill them)."""
+    """Every menu of the bar, in order; Run, Train, Concepts and Labs start empty (their parts fill them)."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addActions([actions["new"], actions["new_window"], actions["open"]])
@@ -185,10 +186,12 @@ def _build_menus(window: QMainWindow, slots: EditorSlots, actions: dict[str, QAc
     train_menu.setObjectName("trainMenu")
     concepts_menu = bar.addMenu("&Concepts")
     concepts_menu.setObjectName("conceptsMenu")
+    labs_menu = bar.addMenu("&Labs")
+    labs_menu.setObjectName("labsMenu")
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(actions["about"])
     return Menus(file=file_menu, recent=recent_menu, edit=edit, view=view_menu, examples=examples,
-                 run=run_menu, train=train_menu, concepts=concepts_menu, help=help_menu)
+                 run=run_menu, train=train_menu, concepts=concepts_menu, labs=labs_menu, help=help_menu)
 
 
 def _fixed_text(window, action: QAction, text: str, can_changed, text_changed, slot) -> QAction:

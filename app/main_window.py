@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
             action_set=self.action_set, menus=self.menus, toolbar=self.main_toolbar)
         from .stepping.assemble import build_stepping  # noqa: PLC0415 - the docks import pyqtgraph
         from .training.assemble import build_training  # noqa: PLC0415 - the docks import pyqtgraph
+        from .labs.dock import build_labs  # noqa: PLC0415 - the docks import pyqtgraph
 
         self.training = build_training(self.parts)
         self.stepping = build_stepping(self.parts)
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
 
         self.concepts = build_concepts(self.parts, self.stepping.controller)
         self.exchange = build_exchange(self.parts)
+        self.labs = build_labs(self.parts, self.training)
         # docks tabified beside the inspector come to the front; selecting a node should
         # show its parameters until a run or training asks for its own tab
         self.inspector_dock.raise_()

@@ -281,7 +281,7 @@ class TrainingPanel(QtCore.QObject):
         v = self.settings.values()
         train = {k: v[k] for k in ("batch_size", "epochs", "optimizer", "lr", "optimizer_options",
                                    "weight_decay", "schedule", "early_stopping", "seed", "backend", "dtype",
-                                   "scaling", "shuffle")}
+                                   "scaling", "shuffle", "restore_best", "train_size")}
         aug = {k: x for k, x in v["augment"].items() if x}
         train["augment"] = aug or None
         train.update(overrides)

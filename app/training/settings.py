@@ -290,6 +290,14 @@ class TrainingSettings(QtWidgets.QWidget):
         form.addRow("Augment: flip p", self.aug_flip)
         form.addRow(self.early)
         form.addRow("Patience", self.patience)
+        self.keep_final = QtWidgets.QCheckBox("Keep final weights")
+        self.keep_final.setToolTip("Keep the weights of the last epoch instead of restoring the best epoch's "
+                                   "(needed to see overfitting)")
+        self.train_size = _spin(0, 0, 10_000_000)
+        self.train_size.setSpecialValueText("all")
+        self.train_size.setToolTip("Train on the first N samples of the training split only (300 overfits)")
+        form.addRow(self.keep_final)
+        form.addRow("Training samples", self.train_size)
         return box
 
     def _run_group(self) -> QtWidgets.QGroupBox:
@@ -500,6 +508,8 @@ class TrainingSettings(QtWidgets.QWidget):
             **self.data_options.values(),
             "early_stopping": self.patience.value() if self.early.isChecked() else 0,
             "seed": self.seed.value(),
+            "restore_best": not self.keep_final.isChecked(),
+            "train_size": self.train_size.value() or None,
             "backend": self.backend.currentData(),
             "dtype": self.dtype.currentText(),
         }

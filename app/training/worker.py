@@ -213,7 +213,7 @@ class TrainingWorker(QtCore.QObject):
                 if run.histograms and latest is not None and latest.batch != latest.batches_per_epoch:
                     self.histograms.emit(f"at stop (iteration {latest.iteration})", self._all_histograms())
                 reason = ev.reason
-                if ev.kind == "user" and self._best is not None:
+                if ev.kind == "user" and self._best is not None and cfg.restore_best:
                     epoch, best = self._best
                     for nid, tensors in best.items():
                         for name, arr in tensors.items():

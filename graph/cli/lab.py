@@ -73,18 +73,22 @@ def write_outputs(result, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "result.json"]
     written[0].write_text(json.dumps(jsonable(result.to_json()), allow_nan=False, indent=1))
-    for name, table in result.tables.items():
+    for name in result.tables:
         path = out / f"{name}.csv"
-        with open(path, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(table["header"])
-            w.writerows(table["rows"])
+        _write_one(result, name, path)
         written.append(path)
     for name, fig in figures(result).items():
         path = out / f"{name}.png"
         write_png(path, fig, (1200, 800) if fig.get("kind") == "grid" else (900, 600))
         written.append(path)
     return written
+
+
+def _write_one(result, name: str, path: Path) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(result.tables[name]["header"])
+        w.writerows(result.tables[name]["rows"])
 
 
 class _Progress:

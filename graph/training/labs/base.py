@@ -15,10 +15,12 @@ stopped lab still ends with a :class:`LabDone` whose result holds what was finis
 """
 from __future__ import annotations
 
+import csv
 import math
 import threading
 import time
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
@@ -186,6 +188,19 @@ class LabResult:
     runs: list = field(default_factory=list)
     stopped: bool = False
     seconds: float = 0.0
+
+    def write_csv(self, path) -> list:
+        """Write the first table to ``path`` and any others next to it as ``<stem>_<name>.csv``."""
+        path = Path(path)
+        written = []
+        for i, (name, table) in enumerate(self.tables.items()):
+            target = path if i == 0 else path.with_name(f"{path.stem}_{name}{path.suffix or '.csv'}")
+            with open(target, "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(table["header"])
+                w.writerows(table["rows"])
+            written.append(target)
+        return written
 
     def to_json(self) -> dict:
         return {"lab": self.lab, "settings": self.settings, **self.data, "summary": list(self.summary),
