@@ -54,8 +54,8 @@ class Menus:
     examples: QMenu
     run: QMenu
     train: QMenu
-    concepts: QMenu
     labs: QMenu
+    concepts: QMenu
     help: QMenu
 
 
@@ -152,7 +152,7 @@ def build_actions(window: QMainWindow, slots: EditorSlots, document: GraphDocume
 
 def _build_menus(window: QMainWindow, slots: EditorSlots, actions: dict[str, QAction],
                  docks: list[QDockWidget]) -> Menus:
-    """Every menu of the bar, in order; Run, Train, Concepts and Labs start empty (their parts fill them)."""
+    """Every menu of the bar, in order; Run, Train, Labs and Concepts start empty (their parts fill them)."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addActions([actions["new"], actions["new_window"], actions["open"]])
@@ -184,10 +184,10 @@ def _build_menus(window: QMainWindow, slots: EditorSlots, actions: dict[str, QAc
     run_menu.setObjectName("RunMenu")
     train_menu = bar.addMenu("&Train")
     train_menu.setObjectName("trainMenu")
-    concepts_menu = bar.addMenu("&Concepts")
-    concepts_menu.setObjectName("conceptsMenu")
     labs_menu = bar.addMenu("&Labs")
     labs_menu.setObjectName("labsMenu")
+    concepts_menu = bar.addMenu("&Concepts")
+    concepts_menu.setObjectName("conceptsMenu")
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(actions["about"])
     return Menus(file=file_menu, recent=recent_menu, edit=edit, view=view_menu, examples=examples,

@@ -76,7 +76,13 @@ class LabPanel(QtWidgets.QWidget):
         layout.addWidget(split, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
-        layout.addWidget(self.status)
+        # the summary can run to a dozen lines: it scrolls instead of squeezing the plots
+        status_scroll = QtWidgets.QScrollArea()
+        status_scroll.setWidgetResizable(True)
+        status_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        status_scroll.setWidget(self.status)
+        status_scroll.setMaximumHeight(96)
+        layout.addWidget(status_scroll)
         self._sync_buttons()
 
     # -- for subclasses ---------------------------------------------------------------------

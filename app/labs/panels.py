@@ -112,6 +112,8 @@ class InitPanel(_LayoutPanel):
         counts = np.asarray(update["counts"])
         plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=(31, 119, 180, 200), pen=_pen((31, 119, 180), 1))
         plot.setXRange(edges[0], edges[-1], padding=0.02)
+        mid = (edges[0] + edges[-1]) / 2
+        plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (edges[0], mid, edges[-1])]])
 
     def show_result(self, result) -> None:
         hists = result.data["histograms"]

@@ -76,7 +76,7 @@ class RacePanel(LabPanel):
         self.timer.timeout.connect(self._tick)
         row = QtWidgets.QHBoxLayout()
         for w in (self.play_button, self.slider, self.step_label, self.arrows_box, self.graph_button):
-            row.addWidget(w)
+            row.addWidget(w, 1 if w is self.slider else 0)
         layout = QtWidgets.QVBoxLayout(host)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 1)
