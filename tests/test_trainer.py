@@ -1,17 +1,19 @@
 """The trainer on toy data and tiny graphs: events, reproducibility, resume, NaN stop,
-early stopping, pause/stop, run-folder files, the CLI, and the toy accuracy targets."""
+early stopping, stop, run-folder files, the CLI, and the toy accuracy targets (pausing is the
+session's: tests/test_session.py)."""
 from __future__ import annotations
 
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from graph import Graph
 from graph.training.datasets import DatasetError, DataSplits, load_dataset
-from graph.training.trainer import (DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer,
-                           TrainError)
+from graph.training.trainer import (DoneEvent, EpochEvent, IterationEvent, PhaseEvent, StoppedEvent, TrainConfig,
+                                    Trainer, TrainError)
 
 
 def mlp(hidden=(16, 16), act="Tanh", inputs=2, classes=2, dropout=0.0) -> Graph:
@@ -65,7 +67,9 @@ def test_events_in_order_with_the_notes_words(small):
     epochs = [e for e in events if isinstance(e, EpochEvent)]
     assert len(its) == 2 * t.steps_per_epoch == 2 * 5  # 160 training samples, batch 32
     assert [e.iteration for e in its] == list(range(1, 11))
-    assert its[0].batches_per_epoch == 5 and its[-1].eta_s == 0.0 and its[0].samples_per_s > 0
+    assert its[0].batches_per_epoch == 5 and its[0].samples_per_s > 0
+    # the ETA counts down over the run; at the last batch only the final evaluation is left
+    assert its[0].eta_s > its[-1].eta_s >= 0 and its[-1].eta_s < 1.0
     assert [e.epoch for e in epochs] == [1, 2]
     assert isinstance(events[-1], DoneEvent)
     r = events[-1].result
@@ -74,6 +78,40 @@ def test_events_in_order_with_the_notes_words(small):
     assert np.asarray(r["confusion_matrix"]).sum() == len(small.y_test)
     wrong = round((1 - r["test_accuracy"]) * len(small.y_test))
     assert len(r["misclassified"]) == wrong
+
+
+def test_every_phase_is_announced_with_progress_and_weights_final_before_evaluating(small, tmp_path):
+    t = Trainer(mlp(), small, epochs=2, batch_size=32, eval_batch_size=16, run_dir=tmp_path / "run")
+    events = list(t)
+    phases = [e for e in events if isinstance(e, PhaseEvent)]
+    names = [p.phase for p in phases]
+    assert names.count("checkpoint") == 2 and names[-1] == "writing"
+    for name in ("validation", "evaluation", "float16"):
+        steps = [p for p in phases if p.phase == name]
+        # chunks of 16 samples: the done counts climb to the total
+        assert len(steps) > 2 and steps[-1].done == steps[-1].total > 0
+        assert [p.done for p in steps] != sorted({p.done for p in steps}, reverse=True)
+    final = [i for i, p in enumerate(events) if isinstance(p, PhaseEvent) and p.weights_final]
+    assert len(final) == 1
+    first_eval = next(i for i, p in enumerate(events) if isinstance(p, PhaseEvent) and p.phase == "evaluation")
+    assert final[0] == first_eval and all(not isinstance(e, (IterationEvent, EpochEvent)) for e in events[final[0]:])
+    assert t.config.compare_float16 and "float16_test_accuracy" in t.result
+
+
+def test_add_pause_leaves_held_time_out_of_epoch_seconds_and_eta(small):
+    t = Trainer(mlp(), small, epochs=2, batch_size=32, compare_float16=False)
+    held = 0.4
+    seen = []
+    for ev in t:
+        seen.append(ev)
+        if isinstance(ev, IterationEvent) and ev.iteration == 2:
+            time.sleep(held)  # the consumer holds the run mid-epoch ...
+            t.add_pause(held)  # ... and says so
+    first, second = (row["seconds"] for row in t.history)
+    assert 0 < first < held / 2 and 0 < second < held / 2
+    its = [e for e in seen if isinstance(e, IterationEvent)]
+    assert its[2].eta_s < held and its[2].samples_per_s > its[0].samples_per_s / 10
+    assert t.result["seconds"] < held
 
 
 def test_reproducible_for_a_seed_and_different_for_another(spiral):
@@ -198,7 +236,7 @@ def test_early_stopping_on_accuracy_with_patience(spiral):
     assert r["val_accuracy"] == pytest.approx(best)
 
 
-def test_pause_resume_and_stop_from_another_thread(spiral):
+def test_stop_from_another_thread_still_evaluates(spiral):
     t = Trainer(mlp(), spiral, epochs=50, batch_size=10, compare_float16=False)
     seen = []
     first = threading.Event()
@@ -208,20 +246,14 @@ def test_pause_resume_and_stop_from_another_thread(spiral):
             seen.append(ev)
             first.set()
 
-    t.pause()
     thread = threading.Thread(target=worker)
     thread.start()
-    assert not first.wait(0.3)  # paused before the first batch
-    t.resume()
     assert first.wait(5)
-    t.pause()
-    count = len(seen)
-    threading.Event().wait(0.2)
-    assert len(seen) <= count + 1 and t.paused
     t.request_stop()
     thread.join(10)
     assert not thread.is_alive()
-    assert isinstance(seen[-2], StoppedEvent) and seen[-2].kind == "user"
+    stop = next(e for e in seen if isinstance(e, StoppedEvent))
+    assert stop.kind == "user" and t.epoch < 50
     assert isinstance(seen[-1], DoneEvent) and seen[-1].result["test_accuracy"] is not None
 
 
@@ -249,6 +281,20 @@ def test_float64_training_and_float16_comparison(small):
     r = Trainer(mlp(), small, epochs=2, dtype="float64").run()
     assert r["dtype"] == "float64" and 0 <= r["float16_test_accuracy"] <= 1
     assert r["float64_test_accuracy"] == r["test_accuracy"]
+    assert "rounded" in r["float16_measures"]
+
+
+def test_float16_check_rounds_the_weights_and_puts_them_back(small):
+    t = Trainer(mlp(), small, epochs=2, batch_size=16)
+    result = t.run()
+    trained = _weights(t)
+    # the weights are the trained ones again, not their float16 roundings
+    assert any(not np.array_equal(w, w.astype(np.float16).astype(w.dtype)) for w in trained.values())
+    # what the check measured: the test split with every weight rounded to float16
+    for (nid, name), w in trained.items():
+        t.engine.set_param(nid, name, w.astype(np.float16).astype(np.float64))
+    _, acc16, _ = t.evaluate("test")
+    assert result["float16_test_accuracy"] == acc16
 
 
 def test_augmented_images_and_one_hot_labels(tmp_path):
@@ -303,6 +349,28 @@ def test_cli_train_json_and_resume(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--epochs", "3", "--json", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["epochs"] == 3
+
+
+def test_cli_resume_of_a_finished_run_says_so_without_evaluating(tmp_path, capsys, monkeypatch):
+    from graph.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["train", "toy_mlp", "--dataset", "xor:n=200", "--epochs", "2", "--out", str(out),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    stored = (out / "metrics.json").read_bytes()
+
+    def no_evaluation(*_args, **_kwargs):
+        raise AssertionError("a finished run was evaluated again")
+
+    monkeypatch.setattr(Trainer, "_evaluation", no_evaluation)
+    assert main(["train", "--resume", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "already finished: 2 epochs" in err and f"--resume {out} --epochs 12" in err
+    assert main(["train", "--resume", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["already_finished"] is True and result["epochs"] == 2
+    assert (out / "metrics.json").read_bytes() == stored  # nothing rewritten, no seconds added
 
 
 def test_cli_user_errors_exit_2(tmp_path, capsys):

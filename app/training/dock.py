@@ -2,10 +2,13 @@
 Training views dock (curves, filters, activations, results), wired by :class:`TrainingPanel`.
 
 A run trains a private copy of the document's graph in a worker thread
-(:mod:`app.training.worker`). While it runs, editing is locked with a visible reason.
-When it ends, the trained weights go back into the document as one undoable step
-("Apply trained weights"), which marks the document modified, so Save writes them with
-the graph; "Continue training" starts the next run from them.
+(:mod:`app.training.worker`). While it trains, editing is locked with a visible reason.
+As soon as the weights are final (before the final evaluation, which the progress bar
+then shows with the float16 check and the run-folder writing), the trained weights go
+back into the document as one undoable step ("Apply trained weights") and editing is
+unlocked; that step marks the document modified, so Save writes them with the graph, and
+"Continue training" starts the next run from them. The curves are redrawn by a timer (at
+most 4 times a second), never per progress signal.
 """
 from __future__ import annotations
 
@@ -182,6 +185,7 @@ class TrainingPanel(QtCore.QObject):
         self.outcome = ""
         self._started_info: dict = {}
         self._stopping = False
+        self._weights_applied = False
         self._views_stale = True
         self._losses: list[float] = []
         self._epochs: list[dict] = []
@@ -291,12 +295,14 @@ class TrainingPanel(QtCore.QObject):
         w = self.run.worker
         w.started.connect(self._on_started)
         w.progress.connect(self._on_progress)
+        w.phase.connect(self._on_phase)
         w.epoch_done.connect(self._on_epoch)
         w.filters.connect(self._on_filters)
         w.weights.connect(self.views.activations.set_weights)
         w.histograms.connect(self.views.results.histograms.add_snapshot)
         w.stopped.connect(self._on_stopped)
         w.held.connect(self._on_held)
+        w.weights_ready.connect(self._on_weights_ready)
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
         self.run.ended.connect(self._on_ended)
@@ -305,6 +311,7 @@ class TrainingPanel(QtCore.QObject):
             self.views.results.histograms.clear()
         self.outcome = ""
         self._stopping = False
+        self._weights_applied = False
         self._losses: list[float] = []
         self._epochs: list[dict] = []
         self._nonfinite = False
@@ -384,10 +391,25 @@ class TrainingPanel(QtCore.QObject):
             self._status(f"loss {p['loss']:.4f} · lr {p['lr']:.3g} · {p['samples_per_s']:,.0f} samples/s · "
                          f"ETA {fmt_seconds(p['eta_s'])}")
 
+    def _on_phase(self, ph: dict) -> None:
+        """Validation, checkpoint, final evaluation, float16 check, writing: say which."""
+        if ph["phase"] in ("validation", "checkpoint"):
+            return  # a moment at each epoch's end; the epoch's progress text stays
+        bar = self.dock.progress
+        if ph["total"] > 1:
+            bar.setRange(0, int(ph["total"]))
+            bar.setValue(int(ph["done"]))
+            bar.setFormat(f"{ph['text']} · {ph['done']:,}/{ph['total']:,}")
+        else:
+            bar.setRange(0, 0)
+            bar.setFormat(ph["text"])
+        if self._weights_applied:
+            self._status(f"The trained weights are in the graph; {ph['text']}…")
+
     def _on_epoch(self, e: dict) -> None:
         self._epochs.append(e)
+        # drawn by the redraw timer: a toy set's epochs come many times a second
         self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"])
-        self.views.curves.redraw()
         val = "" if e["val_acc"] is None else f", val acc {e['val_acc']:.2%}"
         self.epoch_finished.emit(e)
         self._log(f"epoch {e['epoch']}: train loss {e['train_loss']:.4f}, train acc {e['train_acc']:.2%}{val} "
@@ -407,21 +429,36 @@ class TrainingPanel(QtCore.QObject):
         self._log(reason, "error" if kind == "nonfinite" else "warning")
         self._status(f"{reason}. Evaluating…")
 
-    def _on_finished(self, result: dict, weights: dict) -> None:
-        self.views.curves.redraw()
-        self.last_result = result
-        self.outcome = self.outcome or "done"
-        epochs = result.get("epochs", 0)
-        text = (f"Train on {result.get('dataset', '')} ({epochs} epoch{'s' * (epochs != 1)}, "
-                f"{result.get('iterations', 0)} iterations)")
+    def _on_weights_ready(self, weights: dict, info: dict) -> None:
+        """The weights are final: into the document (one undo step), editing unlocked."""
+        self._apply_weights(weights, info)
+        self.views.activations.set_weights(weights)
+        self.set_locked(False)
+        self._update_buttons()
+        self._status("The trained weights are in the graph; evaluating them…")
+
+    def _apply_weights(self, weights: dict, info: dict) -> None:
+        if self._weights_applied:
+            return
+        self._weights_applied = True
+        epochs = info.get("epochs", 0)
+        text = (f"Train on {info.get('dataset', '')} ({epochs} epoch{'s' * (epochs != 1)}, "
+                f"{info.get('iterations', 0)} iterations)")
         if self.graph is not self._trained_graph:
             self._log("the graph was replaced during training; the trained weights were not applied", "warning")
         else:
             self.document.apply_weights(weights, text)
+
+    def _on_finished(self, result: dict, weights: dict) -> None:
+        self.views.curves.redraw()
+        self.last_result = result
+        self.outcome = self.outcome or "done"
+        self._apply_weights(weights, result)
         self.views.results.show_result(result, self.settings.splits)
         self.views.activations.set_weights(weights)
         acc = result.get("test_accuracy")
-        msg = (f"training finished: test accuracy {acc:.2%}" if acc is not None else "training finished")
+        msg = (f"training finished: test accuracy {acc:.2%}{self._float16_text(result)}" if acc is not None
+               else "training finished")
         if result.get("stopped_reason"):
             msg += f" ({result['stopped_reason']})"
         splits = self.settings.splits
@@ -437,6 +474,12 @@ class TrainingPanel(QtCore.QObject):
             return
         self._log(msg, "success")
         self._status(msg[0].upper() + msg[1:] + ". The trained weights are in the graph (Undo reverts them).")
+
+    def _float16_text(self, result: dict) -> str:
+        half = result.get("float16_test_accuracy")
+        if half is None:
+            return ""
+        return f"; with the weights rounded to float16 {half:.2%}" + (" (overflow)" if result.get("float16_overflow") else "")
 
     def _on_failed(self, message: str) -> None:
         self.outcome = "failed"
@@ -476,9 +519,10 @@ class TrainingPanel(QtCore.QObject):
         g = self.graph
         d.start_button.setEnabled(not running)
         d.continue_button.setEnabled(not running and has_weights(g))
-        d.pause_button.setEnabled(running and not paused)
+        training = running and not self._weights_applied  # afterwards only the evaluation runs
+        d.pause_button.setEnabled(training and not paused)
         d.resume_button.setEnabled(paused)
-        d.stop_button.setEnabled(running)
+        d.stop_button.setEnabled(training)
         dropouts = any(g.node(n).type == "Dropout" for n in g.nodes())
         self.settings.set_dropout_available(dropouts)
         self.buttons_changed.emit()

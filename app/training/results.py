@@ -394,6 +394,12 @@ class ResultsView(QtWidgets.QWidget):
             v = result.get(key)
             if v is not None:
                 parts.append(f"{label} accuracy {float(v):.2%}")
+        half = result.get("float16_test_accuracy")
+        if half is not None:
+            # what it measures: the same weights stored in half precision (rounded to
+            # float16), the arithmetic in the training dtype
+            over = " — overflow beyond ±65504" if result.get("float16_overflow") else ""
+            parts.append(f"test accuracy with the weights rounded to float16 {float(half):.2%}{over}")
         if result.get("epochs") is not None:
             parts.append(f"{result['epochs']} full epoch{'s' * (result['epochs'] != 1)}, "
                          f"{result.get('iterations', '?')} iterations")

@@ -1,21 +1,14 @@
-"""Run a :class:`graph.training.trainer.Trainer` in a ``QThread`` and report progress to the GUI.
+"""Run a training session in a ``QThread`` and relay what it reports as Qt signals.
 
-The trainer is an iterator of events that can be paused and stopped between batches. The
-worker consumes it in its own thread and emits Qt signals carrying only plain Python
-values and NumPy copies (never an engine array, never the training graph itself):
-
-* iteration points are batched and sent at most ``max_rate`` times a second, so a fast
-  run cannot flood the GUI thread's event queue;
-* filter mosaics (built here, off the GUI thread) every ``snapshot_every`` iterations,
-  again rate-limited;
-* per epoch: the metrics, a weight snapshot (for the activation view) and histograms of
-  weights, activations and gradients (taken at the epoch's last training batch, while
-  the engine still holds that batch's values and gradients).
-
-Stopping keeps the best weights: the trainer restores its best checkpoint itself at the
-end of a full run and after early stopping; when the user stops mid-run the worker puts
-back the weights of the best epoch so far before the final evaluation. Exceptions become
-one readable message on :attr:`TrainingWorker.failed`.
+All decisions live in :class:`graph.training.session.TrainingSession` (Qt-free, tested
+headless): coalescing iteration points by time, pacing the view snapshots, the one pause,
+stop, keeping the best weights on a user's Stop, saying when the weights are final. The
+worker is its listener: it builds the trainer in the worker thread, runs the session
+there, and turns each listener call into a signal carrying only plain Python values and
+NumPy copies (never an engine array, never the training graph itself). Snapshots that
+need the engine (filter mosaics, weight copies, histograms) are made here, in the worker
+thread, so the GUI thread only draws. Signals are queued: the worker never waits for the
+GUI. Exceptions become one readable message on :attr:`TrainingWorker.failed`.
 """
 from __future__ import annotations
 
@@ -23,14 +16,14 @@ import logging
 import os
 import sys
 import threading
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6 import QtCore
 
 from graph.model.errors import GraphError
-from graph.training.trainer import DoneEvent, EpochEvent, IterationEvent, StoppedEvent, Trainer, TrainConfig, TrainError
+from graph.training.session import SessionOptions, TrainingSession
+from graph.training.trainer import Trainer, TrainConfig, TrainError
 
 from .filters import filter_mosaic
 
@@ -58,8 +51,10 @@ class RunConfig:
         Iterations between filter snapshots.
     max_rate : float
         Most progress signals per second.
+    views_interval : float
+        Seconds between view snapshots (filters, weights, histograms).
     histograms : bool
-        Record per-layer histograms at each epoch.
+        Record per-layer histograms at epoch ends.
     """
 
     train: dict = field(default_factory=dict)
@@ -67,8 +62,14 @@ class RunConfig:
     dropout: float | None = None
     max_iterations: int | None = None
     snapshot_every: int = 10
-    max_rate: float = 20.0
+    max_rate: float = 10.0
+    views_interval: float = 0.5
     histograms: bool = True
+
+    def session_options(self) -> SessionOptions:
+        return SessionOptions(max_iterations=self.max_iterations, progress_interval=1.0 / max(self.max_rate, 0.1),
+                              views_interval=self.views_interval, snapshot_every=self.snapshot_every,
+                              histograms=self.histograms)
 
 
 def prepare_graph(graph, run: RunConfig):
@@ -106,15 +107,17 @@ def friendly_error(exc: BaseException) -> str:
 
 
 class TrainingWorker(QtCore.QObject):
-    """Consumes the trainer in the worker thread (see module docs)."""
+    """The session's listener in the worker thread (see module docs)."""
 
     started = QtCore.Signal(object)          # run facts and the "before" filter mosaics
     progress = QtCore.Signal(object)         # batched iteration points and the latest counters
+    phase = QtCore.Signal(object)            # PhaseEvent fields: validation, evaluation, float16...
     epoch_done = QtCore.Signal(object)       # EpochEvent fields
     filters = QtCore.Signal(object, object, str)  # {conv: mosaic}, {conv: change mosaic}, "iteration N"
     weights = QtCore.Signal(object)          # {node: {name: array}} snapshot
     histograms = QtCore.Signal(str, object)  # "epoch 3", {(kind, layer): (counts, edges)}
     stopped = QtCore.Signal(str, str)        # reason, kind
+    weights_ready = QtCore.Signal(object, object)  # final weights and {epochs, iterations}, before evaluating
     finished = QtCore.Signal(object, object)  # result, final weights {node: {name: array}}
     failed = QtCore.Signal(str)
     held = QtCore.Signal(int)                # paused: holding after this iteration, no batch in flight
@@ -124,41 +127,19 @@ class TrainingWorker(QtCore.QObject):
         self.graph = graph            # a private copy, owned by the worker thread from now on
         self.data = data              # read-only DataSplits shared with the GUI
         self.run_config = run
+        self.session = TrainingSession(self, run.session_options())
         self.trainer: Trainer | None = None
-        self._stop_requested = False
-        self._pause_requested = False
-        self._go = threading.Event()  # cleared while paused; the worker waits on it between batches
-        self._go.set()
-        self._pending: list[tuple[int, float, float]] = []
-        self._last_emit = 0.0
-        self._last_filters = 0.0
-        self._best: tuple[int, dict] | None = None
+        self._final: dict | None = None
 
-    # -- control (called from the GUI thread; the flags are thread-safe) -----------------
-    # Pausing holds the worker itself between two trainer events (so between batches),
-    # not the trainer: the worker then knows it holds and says so with ``held``, after
-    # the progress of the last batch (queued signals arrive in order).
+    # -- control (called from the GUI thread; the session's controls are thread-safe) ------
     def pause(self) -> None:
-        self._pause_requested = True
-        self._go.clear()
+        self.session.pause()
 
     def resume(self) -> None:
-        self._pause_requested = False
-        self._go.set()
+        self.session.resume()
 
     def request_stop(self) -> None:
-        self._stop_requested = True
-        if self.trainer is not None:
-            self.trainer.request_stop()
-        self._go.set()  # a paused run wakes up to stop
-
-    def _hold_if_paused(self) -> None:
-        if self._go.is_set() or self._stop_requested:
-            return
-        self._flush()
-        latest = getattr(self, "_latest", None)
-        self.held.emit(latest.iteration if latest is not None else 0)
-        self._go.wait()
+        self.session.request_stop()
 
     # -- the run ---------------------------------------------------------------------
     @QtCore.Slot()
@@ -178,96 +159,58 @@ class TrainingWorker(QtCore.QObject):
         cfg = TrainConfig.from_dict(run.train)
         trainer = Trainer(self.graph, self.data, cfg)
         self.trainer = trainer
-        if self._stop_requested:
-            trainer.request_stop()
         eng = trainer.engine
         self.convs = [n for n in self.graph.nodes() if self.graph.node(n).type == "Conv2D"]
         self._w0 = {nid: eng.param(nid, "W") for nid in self.convs}
         self.started.emit({
             "iterations_per_epoch": trainer.steps_per_epoch, "epochs": cfg.epochs,
             "total_iterations": cfg.epochs * trainer.steps_per_epoch, "backend_note": eng.backend_note,
-            "before": self._mosaics(), "train_samples": trainer.n_train,
+            "before": {nid: filter_mosaic(w) for nid, w in self._w0.items()}, "train_samples": trainer.n_train,
             "conv_shapes": {nid: tuple(w.shape) for nid, w in self._w0.items()},
         })
         self.weights.emit(self._weights_copy())  # the initial weights, for the activation view
         if run.histograms:
             self.histograms.emit("before training", self._weight_histograms())
-        events = iter(trainer)
-        while True:
-            self._hold_if_paused()
-            ev = next(events, None)
-            if ev is None:
-                break
-            if isinstance(ev, IterationEvent):
-                self._on_iteration(ev)
-            elif isinstance(ev, EpochEvent):
-                self._flush()
-                self.epoch_done.emit(asdict(ev))
-                if ev.improved:
-                    self._best = (ev.epoch, self._weights_copy())
-                self._emit_filters(f"after epoch {ev.epoch}")
-                self.weights.emit(self._weights_copy())
-            elif isinstance(ev, StoppedEvent):
-                self._flush()
-                latest = getattr(self, "_latest", None)
-                if run.histograms and latest is not None and latest.batch != latest.batches_per_epoch:
-                    self.histograms.emit(f"at stop (iteration {latest.iteration})", self._all_histograms())
-                reason = ev.reason
-                if ev.kind == "user" and self._best is not None and cfg.restore_best:
-                    epoch, best = self._best
-                    for nid, tensors in best.items():
-                        for name, arr in tensors.items():
-                            eng.set_param(nid, name, arr)
-                    reason += f"; kept the best weights (epoch {epoch})"
-                self.stopped.emit(reason, ev.kind)
-            elif isinstance(ev, DoneEvent):
-                self._flush()
-                final = self._weights_copy()
-                self._emit_filters("after training")
-                self.finished.emit(_plain(ev.result), final)
+        self.session.run(trainer)
 
-    def _on_iteration(self, ev: IterationEvent) -> None:
-        run = self.run_config
-        self._pending.append((ev.iteration, float(ev.loss), float(ev.lr)))
-        self._latest = ev
-        now = time.perf_counter()
-        last_of_epoch = ev.batch == ev.batches_per_epoch
-        if run.max_iterations is not None and ev.iteration >= run.max_iterations:
-            self.request_stop()
-        if now - self._last_emit >= 1.0 / run.max_rate or self._pause_requested or self._stop_requested:
-            self._flush()
-        if (ev.iteration % max(run.snapshot_every, 1) == 0 and now - self._last_filters >= 0.25) \
-                or self._pause_requested:
-            self._last_filters = now
-            self._emit_filters(f"at iteration {ev.iteration}")
-        if run.histograms and last_of_epoch:
-            self.histograms.emit(f"epoch {ev.epoch}", self._all_histograms())
+    # -- the session's listener (worker thread) ------------------------------------------
+    def on_progress(self, report: dict) -> None:
+        self.progress.emit(report)
 
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        it, loss, lr = (np.array(c) for c in zip(*self._pending))
-        ev = self._latest
-        self._pending = []
-        self._last_emit = time.perf_counter()
-        self.progress.emit({
-            "iterations": it, "losses": loss, "lrs": lr, "epoch": ev.epoch, "iteration": ev.iteration,
-            "batch": ev.batch, "batches_per_epoch": ev.batches_per_epoch,
-            "total_iterations": ev.total_iterations, "samples_per_s": float(ev.samples_per_s),
-            "eta_s": float(ev.eta_s), "loss": float(ev.loss), "lr": float(ev.lr),
-        })
+    def on_phase(self, report: dict) -> None:
+        self.phase.emit(report)
 
-    # -- snapshots (host copies made in this thread) -------------------------------------
-    def _mosaics(self) -> dict:
-        eng = self.trainer.engine
-        return {nid: filter_mosaic(eng.param(nid, "W")) for nid in self.convs}
+    def on_epoch(self, row: dict) -> None:
+        self.epoch_done.emit(row)
 
-    def _emit_filters(self, when: str) -> None:
+    def on_weights(self) -> None:
+        self.weights.emit(self._weights_copy())
+
+    def on_histograms(self, label: str) -> None:
+        self.histograms.emit(label, self._all_histograms())
+
+    def on_held(self, iteration: int) -> None:
+        self.held.emit(iteration)
+
+    def on_stopped(self, reason: str, kind: str) -> None:
+        self.stopped.emit(reason, kind)
+
+    def on_weights_final(self) -> None:
+        self._final = self._weights_copy()
+        t = self.trainer
+        self.weights_ready.emit(self._final, {"epochs": t.epoch, "iterations": t.iteration, "dataset": self.data.name})
+
+    def on_done(self, result: dict) -> None:
+        final = self._final if self._final is not None else self._weights_copy()
+        self.finished.emit(_plain(result), final)
+
+    def on_filters(self, when: str) -> None:
         eng = self.trainer.engine
         now = {nid: eng.param(nid, "W") for nid in self.convs}
         self.filters.emit({nid: filter_mosaic(w) for nid, w in now.items()},
                           {nid: filter_mosaic(w - self._w0[nid]) for nid, w in now.items()}, when)
 
+    # -- snapshots (host copies made in this thread) -------------------------------------
     def _weights_copy(self) -> dict:
         """Learnable tensors and buffers (BatchNorm running statistics) as float64 copies."""
         self.trainer.engine.sync_to_graph()

@@ -4,9 +4,11 @@
 --lr 0.001 [--schedule SPEC] [--weight-decay L] [--early-stopping N] [--augment SPEC]
 [--backend numpy|cupy|auto] [--seed S] [--keep-final] [--train-size N] [--out RUN_DIR]
 [--resume RUN_DIR] [--json] [--data-dir DIR]`` trains with a progress bar on stderr
-(iteration, loss, samples/s, ETA) and fills the run folder (see :mod:`graph.training.trainer`). ``--json`` prints one JSON object on
-stdout at the end. User errors are ``ValueError`` subclasses; the CLI turns them into one
-line and exit status 2.
+(iteration, loss, samples/s, ETA, and what runs between batches; :mod:`graph.cli.progress`)
+and fills the run folder (see :mod:`graph.training.trainer`). ``--resume`` of a run that
+already finished says so and how to extend it, without evaluating it again. ``--json``
+prints one JSON object on stdout at the end. User errors are ``ValueError`` subclasses;
+the CLI turns them into one line and exit status 2.
 """
 from __future__ import annotations
 
@@ -16,13 +18,15 @@ import time
 from pathlib import Path
 
 from graph.cli.common import limit_args, load_source
+from graph.cli.progress import ProgressBar
 from graph.run.backend import BACKENDS
 from graph.training.datasets import BUILTIN, SCALINGS, download, load_dataset
 from graph.training.datasets.mnist import CHECKSUMS, MIRRORS, cache_dir
 from graph.training.metrics import jsonable
 from graph.training.optim import OPTIMIZERS
 from graph.training.schedules import SCHEDULES, parse_spec
-from graph.training.trainer import MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, Trainer, TrainError
+from graph.training.trainer import (MONITORS, DoneEvent, EpochEvent, IterationEvent, PhaseEvent, StoppedEvent,
+                                    TrainConfig, Trainer, TrainError)
 
 
 def add_train_parser(subparsers) -> None:
@@ -77,7 +81,8 @@ def add_train_parser(subparsers) -> None:
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue a run from its last checkpoint with the run's own settings; only --epochs, "
                         "--dataset and --data-dir apply (other training options are ignored, with a warning)")
-    p.add_argument("--no-float16", action="store_true", help="skip the float16 inference comparison")
+    p.add_argument("--no-float16", action="store_true",
+                   help="skip the float16 check (test accuracy with the weights rounded to float16)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     limit_args(p)
@@ -164,44 +169,6 @@ def _build_trainer(args) -> Trainer:
     return Trainer(graph, data, _config(args), run_dir)
 
 
-def _fmt_time(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-class ProgressBar:
-    """One self-overwriting line on a terminal; epoch lines only when stderr is a file."""
-
-    def __init__(self, stream, epochs: int, enabled: bool = True) -> None:
-        self.stream, self.epochs, self.enabled = stream, epochs, enabled
-        self.tty = enabled and hasattr(stream, "isatty") and stream.isatty()
-        self._last = 0.0
-
-    def iteration(self, ev: IterationEvent) -> None:
-        now = time.monotonic()
-        if not self.tty or (now - self._last < 0.1 and ev.batch != ev.batches_per_epoch):
-            return
-        self._last = now
-        width = 24
-        filled = int(width * ev.batch / max(ev.batches_per_epoch, 1))
-        line = (f"epoch {ev.epoch}/{self.epochs} [{'#' * filled}{'-' * (width - filled)}] "
-                f"it {ev.iteration}/{ev.total_iterations} loss {ev.loss:.4f} "
-                f"{ev.samples_per_s:,.0f} samples/s ETA {_fmt_time(ev.eta_s)}")
-        self.stream.write("\r" + line.ljust(100)[:118])
-        self.stream.flush()
-
-    def line(self, text: str) -> None:
-        if not self.enabled:
-            return
-        self.stream.write(("\r" + " " * 118 + "\r" if self.tty else "") + text + "\n")
-        self.stream.flush()
-
-    def epoch(self, ev: EpochEvent) -> None:
-        val = "" if ev.val_loss is None else f"  val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}"
-        self.line(f"epoch {ev.epoch}/{self.epochs}  train loss {ev.train_loss:.4f} acc {ev.train_acc:.4f}"
-                  f"{val}  {ev.seconds:.1f} s{'  *' if ev.improved else ''}")
-
-
 def _print_schedule(trainer: Trainer, n: int) -> int:
     total = n or trainer.config.epochs * trainer.steps_per_epoch
     curve = trainer.schedule.curve(total)
@@ -217,6 +184,9 @@ def run_train(args) -> int:
     trainer = _build_trainer(args)
     if args.print_schedule is not None:
         return _print_schedule(trainer, args.print_schedule)
+    finished = _finished_run(trainer) if args.resume else None
+    if finished is not None:
+        return _report_finished(trainer, finished, args.json)
     bar = ProgressBar(sys.stderr, trainer.config.epochs, enabled=not args.quiet)
     bar.line(f"{trainer.data.summary()}; {trainer.engine.backend_note}; {trainer.optimizer.describe()}, "
              f"{trainer.schedule.describe()}; run folder {trainer.run_dir}")
@@ -227,6 +197,8 @@ def run_train(args) -> int:
         for ev in trainer:
             if isinstance(ev, IterationEvent):
                 bar.iteration(ev)
+            elif isinstance(ev, PhaseEvent):
+                bar.phase(ev)
             elif isinstance(ev, EpochEvent):
                 bar.epoch(ev)
             elif isinstance(ev, StoppedEvent):
@@ -236,6 +208,8 @@ def run_train(args) -> int:
     except KeyboardInterrupt:
         bar.line(f"interrupted; continue with: backprop-studio train --resume {trainer.run_dir}")
         raise
+    finally:
+        bar.close()
     result = {**result, "run_dir": str(trainer.run_dir)}
     if args.json:
         slim = {k: v for k, v in result.items() if k != "misclassified"}
@@ -246,10 +220,41 @@ def run_train(args) -> int:
         overflow = ", float16 overflow" if result.get("float16_overflow") else ""
         bar.enabled = True
         bar.line(f"test accuracy {_fmt_acc(result['test_accuracy'])}"
-                 + ("" if half is None else f" (float16 inference: {half:.4f}{overflow})")
+                 + ("" if half is None else f" (float16-rounded weights: {half:.4f}{overflow})")
                  + f"; train {_fmt_acc(result['train_accuracy'])}, validation {_fmt_acc(result['val_accuracy'])}"
                  + f"; {result['epochs']} epochs in {result['seconds']:.1f} s; run folder {trainer.run_dir}")
     return 1 if result.get("stopped_kind") == "nonfinite" else 0
+
+
+def _finished_run(trainer: Trainer) -> dict | None:
+    """The stored result of a resumed run that has nothing left to do (all its epochs,
+    or early stopping, and the final evaluation written), else ``None``."""
+    done = trainer.epoch >= trainer.config.epochs or (trainer.stopped is not None)
+    path = trainer.run_dir / "metrics.json"
+    if not done or not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # damaged: evaluating again rewrites it
+    return stored if isinstance(stored, dict) and "test_accuracy" in stored else None
+
+
+def _report_finished(trainer: Trainer, stored: dict, as_json: bool) -> int:
+    """Say that the run already finished, and how to extend it; nothing is evaluated."""
+    run_dir, epochs = trainer.run_dir, trainer.epoch
+    if trainer.stopped is not None:
+        how = (f"it stopped early after epoch {epochs} ({trainer.stopped.reason}); start a new run to "
+               "train further")
+    else:
+        how = f"to train it longer: backprop-studio train --resume {run_dir} --epochs {epochs + 10}"
+    print(f"{run_dir} already finished: {epochs} epochs, test accuracy {_fmt_acc(stored.get('test_accuracy'))}; "
+          f"nothing to do ({how})", file=sys.stderr)
+    if as_json:
+        slim = {k: v for k, v in stored.items() if k not in ("misclassified", "iteration_loss")}
+        slim["misclassified_count"] = len(stored.get("misclassified") or [])
+        print(json.dumps(jsonable({**slim, "run_dir": str(run_dir), "already_finished": True}), allow_nan=False))
+    return 0
 
 
 def _fmt_acc(value) -> str:

@@ -16,7 +16,12 @@ class TrainError(ValueError):
 
 @dataclass
 class IterationEvent:
-    """After each update. ``iteration`` counts from 1 over the whole run."""
+    """After each update. ``iteration`` counts from 1 over the whole run.
+
+    ``samples_per_s`` is this epoch's training throughput and ``eta_s`` the time left
+    (remaining iterations at the run's measured seconds per iteration, validation and
+    checkpoints included, plus the final evaluation); both leave out paused time.
+    """
 
     epoch: int
     iteration: int
@@ -41,6 +46,22 @@ class EpochEvent:
     seconds: float
     lr: float = 0.0
     improved: bool = False
+
+
+@dataclass
+class PhaseEvent:
+    """What the run is doing besides training batches, with progress: ``phase`` is
+    ``validation``, ``checkpoint``, ``evaluation`` (the final weights on every split),
+    ``float16`` (the half-precision check) or ``writing`` (the run folder); ``done`` of
+    ``total`` counts samples (evaluation) or files. ``weights_final`` is set on the first
+    event after which the weights no longer change (the final evaluation starts).
+    """
+
+    phase: str
+    text: str
+    done: int = 0
+    total: int = 0
+    weights_final: bool = False
 
 
 @dataclass

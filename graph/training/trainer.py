@@ -7,8 +7,12 @@ Words as in the notes: the *batch size* is how many samples one update sees, an
 
     trainer = Trainer(templates.build("two_layer_net"), load_dataset("mnist-10k"),
                       TrainConfig(epochs=5), run_dir="runs/demo")
-    for event in trainer:        # IterationEvent, EpochEvent, StoppedEvent, DoneEvent
+    for event in trainer:        # IterationEvent, PhaseEvent, EpochEvent, StoppedEvent, DoneEvent
         print(event)
+
+The trainer has no pause of its own: a consumer pauses by not asking for the next event
+(:class:`graph.training.session.TrainingSession` does, for the GUI) and reports the time
+it held with :meth:`Trainer.add_pause`, which epoch times, throughput and the ETA leave out.
 
 Reproducibility: weights are initialised from ``seed``; every epoch ``e`` draws its
 shuffle order, augmentation and dropout masks from fresh generators seeded with
@@ -49,10 +53,11 @@ from graph.training.datasets import Augment, DatasetError, DataSplits, check_lab
 from graph.training.metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
 from graph.training.optim import make_optimizer
 from graph.run.perf import release_free_memory
+from graph.training.halfprec import float16_weights
 from graph.training.safekeeping import all_finite, copy_snapshot, copy_state
 from graph.training.schedules import make_schedule
 from graph.training.events import (  # noqa: F401 - re-exported: callers import them from here
-    MONITORS, DoneEvent, EpochEvent, IterationEvent, StoppedEvent, TrainConfig, TrainError,
+    MONITORS, DoneEvent, EpochEvent, IterationEvent, PhaseEvent, StoppedEvent, TrainConfig, TrainError,
 )
 
 _SHUFFLE, _AUGMENT, _DROPOUT = 1, 2, 3
@@ -125,8 +130,8 @@ class Trainer:
         self.finished = False
         self.elapsed = 0.0
         self.stopped: StoppedEvent | None = None
-        self._go = threading.Event()
-        self._go.set()
+        self._paused = 0.0            # seconds the consumer held the run (add_pause)
+        self._eval_s_per_sample = 0.0  # measured in validation passes, for the ETA
         self._stop = threading.Event()
         self._result: dict | None = None
 
@@ -150,23 +155,16 @@ class Trainer:
         check_labels_fit(self.data.num_classes, self.label_shape, width[-1] if width else None, self.label_id)
         fit_to_input(self.data.x_train[:1], self.data_shape, self.data_id)
 
-    # -- control from another thread ----------------------------------------------------------
-    def pause(self) -> None:
-        """Hold before the next batch until :meth:`resume` (or :meth:`request_stop`)."""
-        self._go.clear()
-
-    def resume(self) -> None:
-        """Continue after :meth:`pause`."""
-        self._go.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._go.is_set()
-
+    # -- control ------------------------------------------------------------------------------
     def request_stop(self) -> None:
-        """Stop before the next batch; the run still ends with a :class:`DoneEvent`."""
+        """Stop before the next batch (callable from another thread); the run still ends
+        with a :class:`DoneEvent`."""
         self._stop.set()
-        self._go.set()
+
+    def add_pause(self, seconds: float) -> None:
+        """The consumer held the run ``seconds`` between two events: left out of epoch
+        times, throughput and the ETA."""
+        self._paused += max(float(seconds), 0.0)
 
     # -- batches -----------------------------------------------------------------------------------
     def _feeds(self, split: str, idx, rng=None) -> tuple[dict, object]:
@@ -181,7 +179,7 @@ class Trainer:
         t = labels_for_input(y, self.label_shape, self.data.num_classes, xp)
         return {self.data_id: x, self.label_id: t}, y
 
-    def evaluate(self, split: str, want_predictions: bool = False, engine=None):
+    def evaluate(self, split: str, want_predictions: bool = False):
         """Mean loss and accuracy over a split (inference mode, in chunks).
 
         Returns
@@ -190,7 +188,17 @@ class Trainer:
             ``(loss, accuracy, predictions (N,) int64 or None)``; ``(None, None, None)``
             for an empty split.
         """
-        eng = engine or self.engine
+        steps = self._evaluation(split, want_predictions)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    def _evaluation(self, split: str, want_predictions: bool = False, phase: PhaseEvent | None = None):
+        """:meth:`evaluate` as a generator: after each chunk it yields ``phase`` with
+        ``done`` advanced by the chunk's samples (when given); returns the result."""
+        eng = self.engine
         n = len(self.data.split(split)[1])
         if n == 0:
             return None, None, None
@@ -206,6 +214,9 @@ class Trainer:
             correct += count_correct(scores, y)
             if want_predictions:
                 preds.append(np.asarray(to_host(scores.reshape(len(idx), -1).argmax(axis=1))))
+            if phase is not None:
+                phase.done += len(idx)
+                yield PhaseEvent(phase.phase, phase.text, phase.done, phase.total)
         return total_loss / n, correct / n, (np.concatenate(preds) if want_predictions else None)
 
     # -- weights ---------------------------------------------------------------------------------
@@ -220,6 +231,14 @@ class Trainer:
         for id, tensors in weights.items():
             for name, arr in tensors.items():
                 self.engine.set_param(id, name, arr)
+
+    def restore_best(self) -> int | None:
+        """Put the best epoch's weights back (what a user's Stop keeps); returns that
+        epoch, or ``None`` (nothing changed) when no epoch has ended yet."""
+        if self._best_weights is None or self.best is None:
+            return None
+        self._restore(self._best_weights)
+        return int(self.best["epoch"])
 
     def _state_refs(self) -> dict:
         """Backend arrays of every weight and buffer, ``{(node, name): array}``."""
@@ -251,24 +270,21 @@ class Trainer:
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.run_dir / "config.json", {"config": asdict(cfg), "dataset": self._dataset_info()})
+        t_run, paused_run, done_run = time.perf_counter(), self._paused, self.iteration
         while (not self.finished and self.epoch < cfg.epochs and self.stopped is None
                and self.iteration < total):
             epoch = self.epoch + 1
-            t_epoch = time.perf_counter()
-            busy = 0.0
+            t_epoch, paused_epoch = time.perf_counter(), self._paused
             order = (np.random.default_rng(_stream(cfg.seed, _SHUFFLE, epoch)).permutation(self.n_train)
                      if cfg.shuffle else np.arange(self.n_train))
             aug_rng = np.random.default_rng(_stream(cfg.seed, _AUGMENT, epoch))
             eng.rng = _engine_rng(eng, _stream(cfg.seed, _DROPOUT, epoch))
             loss_sum, correct, seen = 0.0, 0, 0
             for b in range(self.steps_per_epoch):
-                if not self._go.is_set():
-                    self._go.wait()
                 if self._stop.is_set():
                     self.stopped = StoppedEvent(f"stopped by the user in epoch {epoch} after "
                                                 f"{self.iteration} iterations", "user")
                     break
-                t0 = time.perf_counter()
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 feeds, y = self._feeds("train", idx, aug_rng)
                 self.optimizer.lr = lr = self.schedule.lr(self.iteration)
@@ -292,21 +308,35 @@ class Trainer:
                 seen += len(idx)
                 self.iteration += 1
                 self.iteration_loss.append(loss)
-                busy += time.perf_counter() - t0
-                per_it = busy / (b + 1)
-                yield IterationEvent(epoch, self.iteration, loss, lr, seen / busy if busy > 0 else 0.0,
-                                     per_it * (total - self.iteration), b + 1, self.steps_per_epoch, total)
+                now = time.perf_counter()
+                in_epoch = now - t_epoch - (self._paused - paused_epoch)
+                per_it = (now - t_run - (self._paused - paused_run)) / (self.iteration - done_run)
+                yield IterationEvent(epoch, self.iteration, loss, lr, seen / in_epoch if in_epoch > 0 else 0.0,
+                                     per_it * (total - self.iteration) + self._final_eta(),
+                                     b + 1, self.steps_per_epoch, total)
                 if self.iteration >= total:
                     break  # max_iterations reached: this (partial) epoch still ends normally
             if self.stopped is not None:
-                self.elapsed += time.perf_counter() - t_epoch
+                self.elapsed += time.perf_counter() - t_epoch - (self._paused - paused_epoch)
                 break
-            yield from self._end_epoch(epoch, loss_sum / max(seen, 1), correct / max(seen, 1), t_epoch)
+            yield from self._end_epoch(epoch, loss_sum / max(seen, 1), correct / max(seen, 1), t_epoch,
+                                       paused_epoch)
         yield from self._finish()
 
-    def _end_epoch(self, epoch, train_loss, train_acc, t_epoch):
+    def _final_eta(self) -> float:
+        """Seconds the final evaluation will take, from the validation passes' pace."""
+        d = self.data
+        n = len(d.y_train) + len(d.y_val) + len(d.y_test) * (2 if self.config.compare_float16 else 1)
+        return self._eval_s_per_sample * n
+
+    def _end_epoch(self, epoch, train_loss, train_acc, t_epoch, paused_epoch):
         cfg = self.config
-        val_loss, val_acc, _ = self.evaluate("val")
+        n_val = len(self.data.y_val)
+        t_val = time.perf_counter()
+        val_loss, val_acc, _ = yield from self._evaluation(
+            "val", phase=PhaseEvent("validation", f"epoch {epoch}: validation", 0, n_val))
+        if n_val:
+            self._eval_s_per_sample = (time.perf_counter() - t_val) / n_val
         self.epoch = epoch
         metrics = {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
         monitor = cfg.monitor if metrics[cfg.monitor] is not None else "train_" + cfg.monitor[4:]
@@ -321,15 +351,18 @@ class Trainer:
             self.bad_epochs = 0
         else:
             self.bad_epochs += 1
-        seconds = time.perf_counter() - t_epoch
-        self.elapsed += seconds
-        row = {"epoch": epoch, **metrics, "lr": self.optimizer.lr, "seconds": seconds,
-               "iteration": self.iteration}
-        self.history.append(row)
         if cfg.early_stopping and self.bad_epochs >= cfg.early_stopping and epoch < cfg.epochs:
             self.stopped = StoppedEvent(
                 f"early stopping after epoch {epoch}: {monitor} has not improved for {self.bad_epochs} "
                 f"epochs (best {self.best['value']:.4f} at epoch {self.best['epoch']})", "early_stopping")
+        if self.run_dir is not None:
+            yield PhaseEvent("checkpoint", f"epoch {epoch}: writing the checkpoint", 0, 1)
+        # the epoch's row goes into the checkpoint, so its time stops before the writing
+        seconds = time.perf_counter() - t_epoch - (self._paused - paused_epoch)
+        self.elapsed += seconds
+        row = {"epoch": epoch, **metrics, "lr": self.optimizer.lr, "seconds": seconds,
+               "iteration": self.iteration}
+        self.history.append(row)
         self._write_epoch_files(improved)
         release_free_memory()
         yield EpochEvent(epoch, train_loss, train_acc, val_loss, val_acc, seconds, self.optimizer.lr, improved)
@@ -352,24 +385,32 @@ class Trainer:
         self._roll_back()
 
     def _finish(self):
-        t0 = time.perf_counter()
+        t0, paused0 = time.perf_counter(), self._paused
         if self.stopped is not None:
-            yield self.stopped
+            yield self.stopped  # the consumer may still put other weights in (see session.py)
         kind = self.stopped.kind if self.stopped else None
-        if self.config.restore_best and self._best_weights is not None and kind in (None, "early_stopping"):
-            self._restore(self._best_weights)
+        if self.config.restore_best and kind in (None, "early_stopping"):
+            self.restore_best()
+        self.engine.sync_to_graph()
         self.finished = True
-        self._result = self._final_metrics()
-        self.elapsed += time.perf_counter() - t0
+        self._result = yield from self._final_metrics()
+        self.elapsed += time.perf_counter() - t0 - (self._paused - paused0)
         self._result["seconds"] = self.elapsed
+        if self.run_dir is not None:
+            yield PhaseEvent("writing", f"writing the run folder {self.run_dir}", 0, 1)
         self._write_final_files()
         yield DoneEvent(self._result)
 
-    def _final_metrics(self) -> dict:
+    def _final_metrics(self):
+        """Generator: evaluates the final weights on every split (yielding progress) and
+        returns the result dict."""
         d = self.data
-        train_loss, train_acc, _ = self.evaluate("train")
-        val_loss, val_acc, _ = self.evaluate("val")
-        test_loss, test_acc, preds = self.evaluate("test", want_predictions=True)
+        phase = PhaseEvent("evaluation", "evaluating the final weights", 0,
+                           len(d.y_train) + len(d.y_val) + len(d.y_test))
+        yield PhaseEvent(phase.phase, phase.text, 0, phase.total, weights_final=True)
+        train_loss, train_acc, _ = yield from self._evaluation("train", phase=phase)
+        val_loss, val_acc, _ = yield from self._evaluation("val", phase=phase)
+        test_loss, test_acc, preds = yield from self._evaluation("test", want_predictions=True, phase=phase)
         result = {
             "train_accuracy": train_acc, "train_loss": train_loss, "val_accuracy": val_acc, "val_loss": val_loss,
             "test_accuracy": test_acc, "test_loss": test_loss, "epochs": self.epoch, "iterations": self.iteration,
@@ -387,22 +428,26 @@ class Trainer:
             result["confusion_matrix"] = cm.tolist()
             result["misclassified"] = misclassified(d.y_test, preds, d.test_index)
         if self.config.compare_float16 and test_acc is not None:
-            result.update(self._float16_comparison(test_acc))
+            result.update((yield from self._float16_comparison(test_acc)))
         return result
 
-    def _float16_comparison(self, test_acc: float) -> dict:
-        """The book's half-precision experiment: the same weights, evaluated in float16."""
-        from graph.run.engine import Engine  # noqa: PLC0415
-
-        self.engine.sync_to_graph()
-        # weights beyond float16's range become inf in the cast: reported, not warned about
-        with np.errstate(over="ignore", invalid="ignore"):
-            half = Engine(self.graph, backend=self.config.backend, dtype="float16", seed=self.config.seed)
-            overflow = not all(bool(half.xp.isfinite(a).all()) for a in half.state_ref().values())
-            loss16, acc16, _ = self.evaluate("test", engine=half)
-        overflow = overflow or loss16 is None or not math.isfinite(loss16)
+    def _float16_comparison(self, test_acc: float):
+        """The book's half-precision experiment (generator; returns the result fields): the
+        test split evaluated with every weight and buffer rounded to float16 and the
+        arithmetic in the training dtype, as NumPy computes float16 weights times float32
+        inputs. It measures what storing the weights in half precision costs in accuracy
+        (rounding, and overflow beyond 65504), not float16 arithmetic, which NumPy runs as
+        slow loops; the trained weights are put back afterwards."""
+        n = len(self.data.y_test)
+        phase = PhaseEvent("float16", "float16 check (test split, weights rounded to float16)", 0, n)
+        yield PhaseEvent(phase.phase, phase.text, 0, n)
+        with float16_weights(self.engine) as weight_overflow:
+            loss16, acc16, _ = yield from self._evaluation("test", phase=phase)
+        overflow = weight_overflow or loss16 is None or not math.isfinite(loss16)
         out = {"float16_test_accuracy": acc16, f"{self.config.dtype}_test_accuracy": test_acc,
-               "float16_overflow": bool(overflow)}
+               "float16_overflow": bool(overflow),
+               "float16_measures": "test accuracy with the weights stored as float16 (rounded), "
+                                   f"arithmetic in {self.config.dtype}"}
         if overflow:
             out["float16_note"] = ("float16 overflow: weights or activations exceed the float16 range "
                                    "(largest finite 65504)")
