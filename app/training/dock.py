@@ -28,7 +28,7 @@ from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
 from .outcome import divergence, fmt_seconds, has_weights
-from .results import ResultsView
+from .results import ResultsView, float16_text
 from .settings import OPEN_CUSTOM, TrainingSettings
 from .worker import RunConfig, TrainingRun
 
@@ -457,7 +457,7 @@ class TrainingPanel(QtCore.QObject):
         self.views.results.show_result(result, self.settings.splits)
         self.views.activations.set_weights(weights)
         acc = result.get("test_accuracy")
-        msg = (f"training finished: test accuracy {acc:.2%}{self._float16_text(result)}" if acc is not None
+        msg = (f"training finished: test accuracy {acc:.2%}{float16_text(result)}" if acc is not None
                else "training finished")
         if result.get("stopped_reason"):
             msg += f" ({result['stopped_reason']})"
@@ -474,12 +474,6 @@ class TrainingPanel(QtCore.QObject):
             return
         self._log(msg, "success")
         self._status(msg[0].upper() + msg[1:] + ". The trained weights are in the graph (Undo reverts them).")
-
-    def _float16_text(self, result: dict) -> str:
-        half = result.get("float16_test_accuracy")
-        if half is None:
-            return ""
-        return f"; with the weights rounded to float16 {half:.2%}" + (" (overflow)" if result.get("float16_overflow") else "")
 
     def _on_failed(self, message: str) -> None:
         self.outcome = "failed"

@@ -338,6 +338,16 @@ class HistogramView(QtWidgets.QWidget):
             self.plot.plot(np.asarray(edges, dtype=np.float64), share, stepMode="center", pen=pen, name=label)
 
 
+def float16_text(result: dict) -> str:
+    """``"; test accuracy with the weights rounded to float16 97.50%"`` (empty without the
+    check): the same weights stored in half precision, the arithmetic in the training dtype."""
+    half = result.get("float16_test_accuracy")
+    if half is None:
+        return ""
+    over = " — overflow beyond ±65504" if result.get("float16_overflow") else ""
+    return f"; test accuracy with the weights rounded to float16 {float(half):.2%}{over}"
+
+
 class ResultsView(QtWidgets.QWidget):
     """Confusion matrix and misclassified gallery side by side, histograms below."""
 
@@ -394,12 +404,8 @@ class ResultsView(QtWidgets.QWidget):
             v = result.get(key)
             if v is not None:
                 parts.append(f"{label} accuracy {float(v):.2%}")
-        half = result.get("float16_test_accuracy")
-        if half is not None:
-            # what it measures: the same weights stored in half precision (rounded to
-            # float16), the arithmetic in the training dtype
-            over = " — overflow beyond ±65504" if result.get("float16_overflow") else ""
-            parts.append(f"test accuracy with the weights rounded to float16 {float(half):.2%}{over}")
+        if result.get("float16_test_accuracy") is not None:
+            parts.append(float16_text(result)[2:])
         if result.get("epochs") is not None:
             parts.append(f"{result['epochs']} full epoch{'s' * (result['epochs'] != 1)}, "
                          f"{result.get('iterations', '?')} iterations")

@@ -10,9 +10,12 @@ become inf), and the arithmetic stays in the engine's dtype.
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import numpy as np
+
+from graph.training.events import PhaseEvent
 
 
 @contextmanager
@@ -40,3 +43,25 @@ def float16_weights(engine):
     finally:
         for k, a in refs.items():
             xp.copyto(a, saved[k])
+
+
+def float16_check(trainer, test_acc: float):
+    """The book's half-precision experiment on a trainer's final weights (a generator
+    yielding :class:`PhaseEvent` progress; returns the result fields): the test split
+    evaluated with every weight and buffer rounded to float16, the arithmetic in the
+    training dtype. It measures what storing the weights in half precision costs in
+    accuracy (rounding, and overflow beyond 65504), not float16 arithmetic; the trained
+    weights are put back afterwards."""
+    n = len(trainer.data.y_test)
+    phase = PhaseEvent("float16", "float16 check (test split, weights rounded to float16)", 0, n)
+    yield PhaseEvent(phase.phase, phase.text, 0, n)
+    with float16_weights(trainer.engine) as weight_overflow:
+        loss16, acc16, _ = yield from trainer.evaluation("test", phase=phase)
+    overflow = weight_overflow or loss16 is None or not math.isfinite(loss16)
+    dtype = trainer.config.dtype
+    out = {"float16_test_accuracy": acc16, f"{dtype}_test_accuracy": test_acc, "float16_overflow": bool(overflow),
+           "float16_measures": f"test accuracy with the weights stored as float16 (rounded), arithmetic in {dtype}"}
+    if overflow:
+        out["float16_note"] = ("float16 overflow: weights or activations exceed the float16 range "
+                               "(largest finite 65504)")
+    return out

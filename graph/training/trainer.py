@@ -53,7 +53,7 @@ from graph.training.datasets import Augment, DatasetError, DataSplits, check_lab
 from graph.training.metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
 from graph.training.optim import make_optimizer
 from graph.run.perf import release_free_memory
-from graph.training.halfprec import float16_weights
+from graph.training.halfprec import float16_check
 from graph.training.safekeeping import all_finite, copy_snapshot, copy_state
 from graph.training.schedules import make_schedule
 from graph.training.events import (  # noqa: F401 - re-exported: callers import them from here
@@ -188,14 +188,14 @@ class Trainer:
             ``(loss, accuracy, predictions (N,) int64 or None)``; ``(None, None, None)``
             for an empty split.
         """
-        steps = self._evaluation(split, want_predictions)
+        steps = self.evaluation(split, want_predictions)
         while True:
             try:
                 next(steps)
             except StopIteration as done:
                 return done.value
 
-    def _evaluation(self, split: str, want_predictions: bool = False, phase: PhaseEvent | None = None):
+    def evaluation(self, split: str, want_predictions: bool = False, phase: PhaseEvent | None = None):
         """:meth:`evaluate` as a generator: after each chunk it yields ``phase`` with
         ``done`` advanced by the chunk's samples (when given); returns the result."""
         eng = self.engine
@@ -333,7 +333,7 @@ class Trainer:
         cfg = self.config
         n_val = len(self.data.y_val)
         t_val = time.perf_counter()
-        val_loss, val_acc, _ = yield from self._evaluation(
+        val_loss, val_acc, _ = yield from self.evaluation(
             "val", phase=PhaseEvent("validation", f"epoch {epoch}: validation", 0, n_val))
         if n_val:
             self._eval_s_per_sample = (time.perf_counter() - t_val) / n_val
@@ -408,9 +408,9 @@ class Trainer:
         phase = PhaseEvent("evaluation", "evaluating the final weights", 0,
                            len(d.y_train) + len(d.y_val) + len(d.y_test))
         yield PhaseEvent(phase.phase, phase.text, 0, phase.total, weights_final=True)
-        train_loss, train_acc, _ = yield from self._evaluation("train", phase=phase)
-        val_loss, val_acc, _ = yield from self._evaluation("val", phase=phase)
-        test_loss, test_acc, preds = yield from self._evaluation("test", want_predictions=True, phase=phase)
+        train_loss, train_acc, _ = yield from self.evaluation("train", phase=phase)
+        val_loss, val_acc, _ = yield from self.evaluation("val", phase=phase)
+        test_loss, test_acc, preds = yield from self.evaluation("test", want_predictions=True, phase=phase)
         result = {
             "train_accuracy": train_acc, "train_loss": train_loss, "val_accuracy": val_acc, "val_loss": val_loss,
             "test_accuracy": test_acc, "test_loss": test_loss, "epochs": self.epoch, "iterations": self.iteration,
@@ -428,30 +428,8 @@ class Trainer:
             result["confusion_matrix"] = cm.tolist()
             result["misclassified"] = misclassified(d.y_test, preds, d.test_index)
         if self.config.compare_float16 and test_acc is not None:
-            result.update((yield from self._float16_comparison(test_acc)))
+            result.update((yield from float16_check(self, test_acc)))
         return result
-
-    def _float16_comparison(self, test_acc: float):
-        """The book's half-precision experiment (generator; returns the result fields): the
-        test split evaluated with every weight and buffer rounded to float16 and the
-        arithmetic in the training dtype, as NumPy computes float16 weights times float32
-        inputs. It measures what storing the weights in half precision costs in accuracy
-        (rounding, and overflow beyond 65504), not float16 arithmetic, which NumPy runs as
-        slow loops; the trained weights are put back afterwards."""
-        n = len(self.data.y_test)
-        phase = PhaseEvent("float16", "float16 check (test split, weights rounded to float16)", 0, n)
-        yield PhaseEvent(phase.phase, phase.text, 0, n)
-        with float16_weights(self.engine) as weight_overflow:
-            loss16, acc16, _ = yield from self._evaluation("test", phase=phase)
-        overflow = weight_overflow or loss16 is None or not math.isfinite(loss16)
-        out = {"float16_test_accuracy": acc16, f"{self.config.dtype}_test_accuracy": test_acc,
-               "float16_overflow": bool(overflow),
-               "float16_measures": "test accuracy with the weights stored as float16 (rounded), "
-                                   f"arithmetic in {self.config.dtype}"}
-        if overflow:
-            out["float16_note"] = ("float16 overflow: weights or activations exceed the float16 range "
-                                   "(largest finite 65504)")
-        return out
 
     # -- files ----------------------------------------------------------------------------------------
     def _dataset_info(self) -> dict:
