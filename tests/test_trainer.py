@@ -114,7 +114,8 @@ def test_add_pause_leaves_held_time_out_of_epoch_seconds_and_eta(small):
     first, second = (row["seconds"] for row in t.history)
     assert 0 < first < held / 2 and 0 < second < held / 2
     its = [e for e in seen if isinstance(e, IterationEvent)]
-    assert its[2].eta_s < held and its[2].samples_per_s > its[0].samples_per_s / 10
+    # 3 batches of 32 in the epoch so far: counting the hold, fewer than 96 / held samples/s
+    assert its[2].eta_s < held and its[2].samples_per_s > 2 * 96 / held
     assert t.result["seconds"] < held
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from graph.training.datasets import DataSplits, labels_for_input, make_toy
 from graph.training.datasets.toy import TOY_NAMES
-from graph.training.events import EpochEvent, IterationEvent, TrainError
+from graph.training.events import DoneEvent, IterationEvent, StoppedEvent, TrainError
 
 FEATURES = {
     "x1": lambda p: p[:, 0], "x2": lambda p: p[:, 1],
@@ -254,7 +254,7 @@ class Playground:
             if isinstance(event, IterationEvent):
                 done += 1
                 self.loss_history.append((self.iteration, float(event.loss)))
-            elif not isinstance(event, EpochEvent):   # stopped (NaN) or done: nothing more to run
+            elif isinstance(event, (StoppedEvent, DoneEvent)):  # stopped (NaN) or done: nothing more to run
                 break
         return done
 

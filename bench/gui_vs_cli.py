@@ -1,0 +1,211 @@
+"""The same training run from the GUI and from the CLI: throughput ratio and event-loop latency.
+
+Cases: ``simple_convnet`` on mnist-10k (10 epochs, batch 100, Adam 1e-3) and ``toy_mlp``
+on spiral (60 epochs, batch 20, Adam 1e-2: a few milliseconds per epoch, the case where
+progress signals and redraws used to swamp the GUI). Each run is its own process and
+the two sides alternate (GUI, CLI, GUI, CLI...), so load from other processes on a
+shared machine hits both alike.
+
+* CLI: ``python -m app.entry train ... --json --quiet``.
+* GUI: this file with ``--child``: the editor window (offscreen unless ``--visible``)
+  with the template open and the Training views shown on the Curves tab; Start is
+  clicked and the run goes to its end. While it trains, the bench acts like a user every
+  0.3 s: it opens the Train menu and closes it, pans the canvas, and switches the views'
+  tabs. A 10 ms timer measures the event loop's latency: how late each tick comes
+  (p50, p99, max; target p99 < 100 ms).
+
+The ratio compares the trainer's own run time (epochs plus the final evaluation, as
+both processes report it in ``seconds``; target GUI / CLI <= 1.1); the wall time from
+Start to the end of the run is shown too. Both must reach the same test accuracy (the
+same seeded run). Prints figures; asserts nothing.
+
+    python -m bench.gui_vs_cli [--repeats 2] [--cases convnet toy]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CASES = {
+    "convnet": {"template": "simple_convnet", "dataset": "mnist-10k", "epochs": 10, "batch": 100, "lr": 0.001},
+    "toy": {"template": "toy_mlp", "dataset": "spiral", "epochs": 60, "batch": 20, "lr": 0.01},
+}
+
+
+class LatencyProbe:
+    """A 10 ms timer on the GUI thread; ``lateness`` holds how late each tick came (s)."""
+
+    def __init__(self, interval_ms: int = 10) -> None:
+        from PySide6 import QtCore  # noqa: PLC0415
+
+        self.interval = interval_ms / 1000
+        self.timer = QtCore.QTimer()
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.lateness: list[float] = []
+        self._last = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.lateness.append(max(now - self._last - self.interval, 0.0))
+        self._last = now
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def summary(self) -> dict:
+        late = sorted(self.lateness) or [0.0]
+        pick = lambda q: late[min(int(q * len(late)), len(late) - 1)]  # noqa: E731
+        return {"ticks": len(self.lateness), "p50_ms": pick(0.5) * 1000, "p99_ms": pick(0.99) * 1000,
+                "max_ms": late[-1] * 1000}
+
+
+class User:
+    """Every 0.3 s one action, in turn: open and close the Train menu, pan the canvas,
+    switch the training views' tab."""
+
+    def __init__(self, window, panel) -> None:
+        from PySide6 import QtCore  # noqa: PLC0415
+
+        self.window, self.panel, self.n = window, panel, 0
+        self.timer = QtCore.QTimer()
+        self.timer.setInterval(300)
+        self.timer.timeout.connect(self._act)
+        self.actions = 0
+
+    def _act(self) -> None:
+        from PySide6 import QtCore  # noqa: PLC0415
+
+        w, step = self.window, self.n % 3
+        self.n += 1
+        if step == 0:
+            menu = w.menus.train
+            menu.popup(w.mapToGlobal(QtCore.QPoint(40, 40)))
+            QtCore.QTimer.singleShot(120, menu.close)
+        elif step == 1:
+            w.view.pan_by(60 if self.n % 2 else -60, 20)
+        else:
+            tabs = self.panel.views.tabs
+            tabs.setCurrentIndex((tabs.currentIndex() + 1) % 2)  # Curves <-> Filters
+        self.actions += 1
+
+
+def gui_child(case: str) -> None:
+    """Run one case in the GUI; print one JSON line."""
+    os.environ.setdefault("BACKPROP_STUDIO_HOME", tempfile.mkdtemp(prefix="bps-bench-"))
+    from PySide6 import QtCore  # noqa: PLC0415
+
+    from app.gui_main import _make_app  # noqa: PLC0415
+    from app.main_window import MainWindow  # noqa: PLC0415
+
+    c = CASES[case]
+    app = _make_app()
+    window = MainWindow(restore_layout=False)
+    window.quiet = True
+    window.prompt_unsaved = lambda: "discard"
+    window.resize(1400, 900)
+    window.show()
+    window.open_template(c["template"], ask=False)
+    panel = window.training
+    s = panel.settings
+    assert s.load(c["dataset"]), f"cannot load {c['dataset']}"
+    s.epochs.setValue(c["epochs"])
+    s.batch_size.setValue(c["batch"])
+    s.optimizer.setCurrentIndex(s.optimizer.findData("adam"))
+    s.lr.setValue(c["lr"])
+    s.seed.setValue(0)
+    s.schedule.setCurrentText("constant")
+    panel.views.show()
+    panel.views.tabs.setCurrentIndex(0)
+    for _ in range(20):
+        app.processEvents()
+    probe, user = LatencyProbe(), User(window, panel)
+    loop = QtCore.QEventLoop()
+    panel.run_ended.connect(lambda _outcome: loop.quit())
+    t0 = time.perf_counter()
+    panel.dock.start_button.click()
+    probe.start()
+    user.timer.start()
+    loop.exec()
+    wall = time.perf_counter() - t0
+    probe.stop()
+    user.timer.stop()
+    result = dict(panel.last_result or {})
+    print(json.dumps({"wall_s": wall, "seconds": result.get("seconds"), "test_accuracy": result.get("test_accuracy"),
+                      "outcome": panel.outcome, "user_actions": user.actions, **probe.summary()}), flush=True)
+    window.document.undo_stack.setClean()
+    window.recovery.discard()
+    window.close()
+
+
+def cli_cmd(case: str, out: str) -> list[str]:
+    c = CASES[case]
+    return [sys.executable, "-m", "app.entry", "train", c["template"], "--dataset", c["dataset"],
+            "--epochs", str(c["epochs"]), "--batch-size", str(c["batch"]), "--optimizer", "adam",
+            "--lr", str(c["lr"]), "--seed", "0", "--json", "--quiet", "--out", out]
+
+
+def _run(cmd: list[str]) -> dict | str:
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        return (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out.setdefault("wall_s", time.perf_counter() - t0)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--cases", nargs="+", choices=tuple(CASES), default=list(CASES))
+    parser.add_argument("--visible", action="store_true", help="use the real display instead of offscreen")
+    parser.add_argument("--child", choices=tuple(CASES), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        gui_child(args.child)
+        return 0
+    if not args.visible:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    print(f"GUI vs CLI, same seeded run; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+    for case in args.cases:
+        runs: dict[str, list[dict]] = {"gui": [], "cli": []}
+        for rep in range(args.repeats):
+            for side in ("gui", "cli"):
+                with tempfile.TemporaryDirectory(prefix="bps-gvc-") as tmp:
+                    cmd = ([sys.executable, "-m", "bench.gui_vs_cli", "--child", case] if side == "gui"
+                           else cli_cmd(case, os.path.join(tmp, "run")))
+                    r = _run(cmd)
+                if isinstance(r, str):
+                    print(f"{case} {side} failed: {r}")
+                    return 1
+                runs[side].append(r)
+                extra = (f", event loop p50 {r['p50_ms']:.1f} / p99 {r['p99_ms']:.1f} / max {r['max_ms']:.1f} ms "
+                         f"over {r['ticks']} ticks, {r['user_actions']} user actions") if side == "gui" else ""
+                print(f"  {case} run {rep + 1} {side}: run {r['seconds']:.2f} s (wall {r['wall_s']:.2f} s), "
+                      f"test accuracy {r['test_accuracy']:.4f}{extra}; load {os.getloadavg()[0]:.1f}", flush=True)
+        g = statistics.median(r["seconds"] for r in runs["gui"])
+        c = statistics.median(r["seconds"] for r in runs["cli"])
+        p99 = max(r["p99_ms"] for r in runs["gui"])
+        same = len({r["test_accuracy"] for r in runs["gui"] + runs["cli"]}) == 1
+        print(f"{case}: GUI / CLI run time {g / c:.2f} (median {g:.2f} s vs {c:.2f} s; target <= 1.1); "
+              f"event-loop latency p99 {p99:.1f} ms at worst (target < 100 ms); same test accuracy: {same}",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
