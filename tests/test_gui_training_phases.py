@@ -45,3 +45,34 @@ def test_editing_unlocks_when_the_weights_are_final_and_phases_show(qtbot, studi
     assert result["float16_test_accuracy"] is not None
     summary = panel.views.results.summary.text()
     assert f"rounded to float16 {result['float16_test_accuracy']:.2%}" in summary
+
+
+def test_histograms_are_drawn_when_shown_and_at_most_twelve_curves(qtbot):
+    import numpy as np  # noqa: PLC0415
+
+    from app.training.results import HistogramView  # noqa: PLC0415
+
+    view = HistogramView()
+    qtbot.addWidget(view)
+    hist = (np.ones(40), np.linspace(-1, 1, 41))
+    for i in range(30):  # a toy set's run sends a snapshot per epoch
+        view.add_snapshot(f"epoch {i}", {("weights", "fc.W"): hist})
+    assert len(view.plot.getPlotItem().listDataItems()) == 0  # hidden: nothing re-plotted yet
+    view.show()
+    qtbot.waitExposed(view)
+    labels = [item.name() for item in view.plot.getPlotItem().listDataItems()]
+    assert len(labels) == HistogramView.MAX_DRAWN and labels[0] == "epoch 0" and labels[-1] == "epoch 29"
+
+
+def test_trimming_the_heap_looks_the_c_library_up_once(monkeypatch):
+    import ctypes.util  # noqa: PLC0415
+
+    from graph.run import perf  # noqa: PLC0415
+
+    perf._libc.cache_clear()
+    calls = []
+    real = ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: calls.append(name) or real(name))
+    for _ in range(3):
+        perf.release_free_memory()
+    assert len(calls) <= 1  # find_library runs ldconfig in a subprocess: not once per epoch

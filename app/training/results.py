@@ -268,10 +268,12 @@ class HistogramView(QtWidgets.QWidget):
     """
 
     KINDS = ("weights", "activations", "gradients")
+    MAX_DRAWN = 12  # curves in one plot: more are neither legible nor cheap to redraw
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.snapshots: list[tuple[str, dict]] = []
+        self._stale = False
         self.kind = QtWidgets.QComboBox()
         self.kind.addItems(self.KINDS)
         self.layer = QtWidgets.QComboBox()
@@ -299,8 +301,17 @@ class HistogramView(QtWidgets.QWidget):
         self.plot.clear()
 
     def add_snapshot(self, label: str, hists: dict) -> None:
+        """Keep a snapshot; drawn now when on screen, else when next shown (a run sends
+        them while the page is usually hidden, and each redraw re-plots every curve)."""
         self.snapshots.append((str(label), hists))
-        self._kind_changed()
+        self._stale = True
+        if self.isVisible():
+            self._kind_changed()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self._kind_changed()
 
     def names(self, kind: str) -> list[str]:
         seen: dict[str, None] = {}
@@ -325,9 +336,14 @@ class HistogramView(QtWidgets.QWidget):
         self.redraw()
 
     def redraw(self, *_args) -> None:
+        """The chosen layer's histograms: at most :attr:`MAX_DRAWN` snapshots, spread
+        evenly from the first to the last."""
+        self._stale = False
         self.plot.clear()
         kind, name = self.kind.currentText(), self.layer.currentText()
         runs = [(e, h[(kind, name)]) for e, h in self.snapshots if (kind, name) in h]
+        if len(runs) > self.MAX_DRAWN:
+            runs = [runs[i] for i in np.unique(np.linspace(0, len(runs) - 1, self.MAX_DRAWN).round().astype(int))]
         self.plot.setLabel("bottom", f"{name} {kind}" if name else kind)
         n = len(runs)
         for j, (label, (counts, edges)) in enumerate(runs):
