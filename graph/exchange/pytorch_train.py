@@ -95,6 +95,8 @@ def settings(g: Graph, meta: dict | None, folder: Path, data_dir=None, overrides
     spec = (overrides or {}).get("dataset") or saved["dataset"]
     entry, data = _dataset(spec, folder, data_dir)
     n_train = len(data.y_train) if data is not None else 55000
+    if cfg.get("train_size"):
+        n_train = min(n_train, int(cfg["train_size"]))
     try:
         opt = make_optimizer(cfg["optimizer"], cfg["lr"], **cfg["optimizer_options"])
         steps = max(math.ceil(n_train / int(cfg["batch_size"])), 1)
@@ -121,7 +123,8 @@ def settings(g: Graph, meta: dict | None, folder: Path, data_dir=None, overrides
         "weight_decay": float(cfg["weight_decay"]), "clip_norm": cfg["clip_norm"], "schedule": schedule,
         "early_stopping": int(cfg["early_stopping"]), "monitor": cfg["monitor"],
         "restore_best": bool(cfg["restore_best"]), "seed": int(cfg["seed"]),
-        "eval_batch_size": int(cfg["eval_batch_size"]),
+        "eval_batch_size": int(cfg["eval_batch_size"]), "shuffle": bool(cfg.get("shuffle", True)),
+        "train_size": cfg.get("train_size"), "max_iterations": cfg.get("max_iterations"),
     }
 
 
