@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exchange_helpers import engine_outputs, model_feeds, random_feeds, trained_template
+from exchange_helpers import engine_outputs, random_feeds, trained_template
 from graph import Engine, graph_to_dict, templates
 from graph.cli.main import main
 from graph.exchange.common import ExchangeError, inference_part

@@ -100,6 +100,7 @@ def test_graph_without_a_loss_gets_model_py_only(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # three one-epoch runs (app, train.py, torchrun) on a shared CPU
 def test_train_py_one_epoch_matches_the_app_and_runs_under_torchrun(tmp_path):
     app = Trainer(templates.build("simple_convnet"), load_dataset("mnist-10k"),
                   TrainConfig(epochs=1, compare_float16=False)).run()

@@ -336,7 +336,7 @@ class _Importer:
         self._connect([self._value(n.input[0], n)], id)
         return id
 
-    def _square(self, a: dict, what: str, n_pads_ok=True) -> tuple:
+    def _square(self, a: dict, what: str) -> tuple:
         k = list(a.get("kernel_shape", []))
         s = list(a.get("strides", [1] * len(k)))
         p = list(a.get("pads", [0] * 2 * len(k)))
