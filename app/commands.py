@@ -67,7 +67,7 @@ class MoveNodes(QUndoCommand):
         return MOVE_ID if self.merge_key is not None else -1
 
     def mergeWith(self, other) -> bool:
-        if getattr(other, "merge_key", None) != self.merge_key or self.merge_key is None:
+        if not isinstance(other, MoveNodes) or other.merge_key != self.merge_key or self.merge_key is None:
             return False
         for node_id, pos in other.old.items():
             self.old.setdefault(node_id, pos)

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.recent = session.RecentFiles()
         self.recovery = session.Recovery()
         self._paste_count = 0
+        self._autosaved: tuple | None = None  # (graph, undo index, version) last written to the recovery file
         self._build_status_bar()
         self.action_set, self.menus, self.main_toolbar = build_actions(
             self, self, self.document, self.view, [self.palette_dock, self.inspector_dock, self.log_dock])
@@ -349,7 +350,7 @@ class MainWindow(QMainWindow):
             self._autosaved = None
             return
         state = (id(self.document.graph), self.document.undo_stack.index(), self.document.graph.version)
-        if state == getattr(self, "_autosaved", None) and self.recovery.path.exists():
+        if state == self._autosaved and self.recovery.path.exists():
             return
         self._autosaved = state
         try:

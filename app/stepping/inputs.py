@@ -24,11 +24,12 @@ SAMPLE_SIZE = 784
 @functools.lru_cache(maxsize=1)
 def digit_samples() -> tuple[np.ndarray, np.ndarray] | None:
     """The first :data:`PICKER_COUNT` embedded MNIST digits ``(uint8 images, labels)``, or
-    ``None`` when the dataset package or its files are missing."""
+    ``None`` when the embedded files are missing or unreadable."""
+    from graph.training.datasets import load_mnist_10k  # noqa: PLC0415 - loaded on first use
+
     try:
-        from graph.training.datasets import load_mnist_10k  # noqa: PLC0415 - optional, loaded on demand
         x, y = load_mnist_10k()
-    except (ImportError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
     return np.ascontiguousarray(x[:PICKER_COUNT]), np.asarray(y[:PICKER_COUNT])
 
