@@ -4,8 +4,8 @@
 document, scene and view; the palette, inspector and log docks; the actions, menus and main
 toolbar (:func:`app.actions.build_actions`: ``action_set``, ``menus``, ``main_toolbar``);
 then the parts built on the editor, each from one typed :class:`app.editor_parts.EditorParts`
-(``parts``): ``training`` (:func:`app.training.assemble.build_training`) and ``stepping``
-(:func:`app.stepping.assemble.build_stepping`). User prompts are methods (``prompt_unsaved``,
+(``parts``): ``training`` (:func:`app.training.assemble.build_training`), ``stepping``
+(:func:`app.stepping.assemble.build_stepping`), then concepts, exchange and labs. User prompts are methods (``prompt_unsaved``,
 ``prompt_restore``, ``prompt_open_path``, ``prompt_save_path``, ``show_error``) so tests can
 replace them.
 """
