@@ -26,10 +26,10 @@ from app.main_window import MainWindow  # noqa: E402
 # settings per lab: the book's, with fewer iterations/trials where the full run takes minutes
 SETTINGS = {
     "race": {},
-    "optimizers": {"iterations": "1000"},
+    "optimizers": {},
     "init": {"activation": "sigmoid"},
     "init-train": {"iterations": "2000"},
-    "batchnorm": {"epochs": "10"},
+    "batchnorm": {},
     "overfit": {},
     "search": {"trials": "40", "epochs": "20"},
 }
@@ -81,15 +81,22 @@ def main() -> int:
         app.processEvents()
         path = out / f"lab_{name.replace('-', '_')}.png"
         dock.grab().save(str(path))
-        print(path, "|", " / ".join(panel.result.summary[1:3]))
-    if "overfit" in names:
+        print(path)
+        print("\n".join("    " + line for line in panel.result.summary))
+    if "overfit" in names and "init-train" in names:
         comparison = window.labs.show_comparison()
-        window.resizeDocks([window.training.views], [int(height * 0.6)], QtCore.Qt.Orientation.Vertical)
+        views = window.training.views
+        views.setFloating(True)
+        views.resize(1280, 620)
+        # the three initialisations and the two weight decays, validation accuracy per epoch
+        comparison.set_all(False)
+        for rec in window.labs.runs.records:
+            comparison.set_shown(rec.id, rec.source in ("init-train", "overfit"))
+        comparison.accuracy.setCurrentText("val_acc")
         for _ in range(10):
             app.processEvents()
-        comparison.accuracy.setCurrentText("test_acc")
         path = out / "lab_compare_runs.png"
-        window.training.views.grab().save(str(path))
+        views.grab().save(str(path))
         print(path)
     for panel in dock.panels.values():
         panel.shutdown()

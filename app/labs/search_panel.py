@@ -27,6 +27,8 @@ class SearchPanel(LabPanel):
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "weight decay λ")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
+        for side in ("bottom", "left"):  # tick labels in plain powers of ten, no "(x0.001)" prefix
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.scatter = pg.ScatterPlotItem(size=9, pen=pg.mkPen((60, 60, 60)))
         self.plot.addItem(self.scatter)
         self.table = QtWidgets.QTableWidget(0, 5)

@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -344,8 +344,3 @@ def loss_at(values, iteration: int, window: int = 100) -> float | None:
         return None
     return float(v[-window:].mean())
 
-
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
