@@ -15,7 +15,7 @@ optimizer after every epoch, final evaluation and confusion matrix, a metrics fi
 
 Each run is its own process; the two alternate (ours, torch, ours, torch, ...) so load
 from other processes on a shared machine hits both alike. Reported: the ratio of the
-median wall times (target <= 0.6), the per-epoch ratio (median epoch seconds over epochs
+median wall times (target <= 0.6) and of the CPU seconds, the per-epoch ratio (median epoch seconds over epochs
 2..N, validation and checkpoint included; target <= 0.7) and the step ratio (forward +
 backward + update at batch 100, in-process, alternating blocks, from
 :mod:`bench.engine_simple_convnet`; target <= 0.5), and the load average. PyTorch is a
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,14 +89,22 @@ def torch_script(epochs: int, out: str) -> None:
     print(json.dumps({"test_accuracy": result["test_accuracy"], "history": history, "torch": torch.__version__}))
 
 
-def _run(cmd: list[str]) -> tuple[float, dict | str]:
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(cmd: list[str]) -> tuple[float, float, dict | str]:
+    """``(wall s, CPU s, result or error)`` of one process. CPU seconds (user + system, all
+    threads) are the steadier figure on a machine other jobs load: wall time there mostly
+    measures how long the process waited for a core."""
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_children()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu_children() - c0
     if proc.returncode not in (0, 1):
-        return wall, (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+        return wall, cpu, (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+    return wall, cpu, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def ours_cmd(epochs: int, out: str) -> list[str]:
@@ -127,22 +136,27 @@ def main() -> int:
     print(f"whole run: simple_convnet, mnist-10k, {args.epochs} epochs, Adam 1e-3, batch 100, {THREADS} threads; "
           f"{os.cpu_count()} CPUs; load average before {os.getloadavg()[0]:.1f}", flush=True)
     walls: dict[str, list[float]] = {"ours": [], "torch": []}
+    cpus: dict[str, list[float]] = {"ours": [], "torch": []}
     epochs: dict[str, list[float]] = {"ours": [], "torch": []}
     for rep in range(args.repeats):
         for name, make in (("ours", ours_cmd), ("torch", theirs_cmd)):
             with tempfile.TemporaryDirectory(prefix=f"bps-{name}-") as out:
-                wall, result = _run(make(args.epochs, os.path.join(out, "run") if name == "ours" else out))
+                wall, cpu, result = _run(make(args.epochs, os.path.join(out, "run") if name == "ours" else out))
             if isinstance(result, str):
                 print(f"{name} failed: {result}")
                 return 1
             walls[name].append(wall)
+            cpus[name].append(cpu)
             epochs[name].append(_epoch_median(result))
-            print(f"  run {rep + 1} {name:>5}: {wall:6.2f} s wall, median epoch {epochs[name][-1]:.2f} s, "
+            print(f"  run {rep + 1} {name:>5}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, median epoch {epochs[name][-1]:.2f} s, "
                   f"test accuracy {result['test_accuracy']:.4f}, load {os.getloadavg()[0]:.1f}", flush=True)
     wall_ratio = statistics.median(walls["ours"]) / statistics.median(walls["torch"])
     epoch_ratio = statistics.median(epochs["ours"]) / statistics.median(epochs["torch"])
     print(f"whole process: ours median {statistics.median(walls['ours']):.2f} s, PyTorch "
           f"{statistics.median(walls['torch']):.2f} s, ratio {wall_ratio:.2f} (target <= 0.6)")
+    cpu_ratio = statistics.median(cpus["ours"]) / statistics.median(cpus["torch"])
+    print(f"whole process, CPU seconds: ours median {statistics.median(cpus['ours']):.2f} s, PyTorch "
+          f"{statistics.median(cpus['torch']):.2f} s, ratio {cpu_ratio:.2f}")
     print(f"per epoch (train + validation + checkpoint): ratio {epoch_ratio:.2f} (target <= 0.7)")
     from bench.engine_simple_convnet import measure  # noqa: PLC0415 - imports torch; only the parent needs it
 

@@ -13,9 +13,6 @@ GUI. Exceptions become one readable message on :attr:`TrainingWorker.failed`.
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,7 +141,10 @@ class TrainingWorker(QtCore.QObject):
     # -- the run ---------------------------------------------------------------------
     @QtCore.Slot()
     def run(self) -> None:
-        _lower_thread_priority()
+        # The worker keeps the process's priority. A lowered one (nice +5) used to keep the
+        # window responsive while the GUI thread did real work per batch; now it draws a
+        # few times a second, and on a busy machine a descheduled low-priority worker only
+        # held the GIL longer (the GUI thread waiting on it) and trained slower than the CLI.
         try:
             self._run()
         except EXPECTED_ERRORS as exc:
@@ -237,18 +237,6 @@ class TrainingWorker(QtCore.QObject):
             except GraphError:
                 continue
         return hists
-
-
-def _lower_thread_priority(nice: int = 5) -> None:
-    """Give this thread a higher nice value (Linux): the GUI thread then wins the CPU when
-    both want it, which keeps the window responsive on a machine with few cores."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
-    except OSError:
-        pass  # not permitted here: run at normal priority
 
 
 def _to_host(x) -> np.ndarray:
