@@ -60,8 +60,9 @@ def test_every_registered_op_is_mapped_or_a_loss():
 
 
 def run_train_py(folder, *args, torchrun: int = 0, timeout: int = 600):
-    launcher = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={torchrun}",
-                "--master_port=0"] if torchrun else [sys.executable]
+    # --standalone: a local rendezvous on a free port (--master_port=0 hangs the workers)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={torchrun}"] if torchrun else [sys.executable]
     proc = subprocess.run([*launcher, "train.py", *args], cwd=folder, capture_output=True, text=True,
                           timeout=timeout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -77,6 +78,10 @@ def test_train_py_trains_a_toy_set_and_its_weights_load_back(tmp_path, capsys):
     assert re.search(r"^epoch 3/3  train loss [\d.]+ acc [\d.]+  val loss [\d.]+ acc [\d.]+", out, re.M), out
     acc = float(re.search(r"test accuracy ([\d.]+)", out).group(1))
     assert acc > 0.7
+    # two CPU processes (gloo), each with half of every batch: the same updates as one device
+    ddp = run_train_py(export, "--device", "cpu", torchrun=2)
+    assert "2 process(es) on cpu (gloo)" in ddp
+    assert abs(float(re.search(r"test accuracy ([\d.]+)", ddp).group(1)) - acc) <= 0.04  # 2 of 50 samples
     save_graph(templates.build("toy_mlp"), tmp_path / "toy.json")
     assert main(["import-weights", str(tmp_path / "toy.json"), str(export / "trained_weights.npz"),
                  "-o", str(tmp_path / "trained.json")]) == 0
