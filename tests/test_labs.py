@@ -298,3 +298,14 @@ def test_png_writer_produces_a_valid_image():
     idat_len = struct.unpack(">I", data[33:37])[0]
     raw = zlib.decompress(data[41:41 + idat_len])
     assert len(raw) == 120 * (1 + 200 * 3)
+
+
+def test_batchnorm_figure_draws_a_run_that_stopped_early():
+    from graph.training.labs.base import LabResult  # noqa: PLC0415
+    from graph.views.lab_figures import figures  # noqa: PLC0415
+
+    result = LabResult("batchnorm", {}, {"scales": [1.0], "curves": [
+        {"scale": 1.0, "with_bn": [0.1, 0.2, 0.3, 0.4], "without_bn": [0.12]}]})  # NaN stopped it at once
+    fig = figures(result)["batchnorm"]
+    img = render(fig, (400, 300))
+    assert img.shape == (300, 400, 3)

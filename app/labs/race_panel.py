@@ -22,7 +22,7 @@ def _pen(color, width=2):
 
 
 def arrow_segments(xs, ys, gx, gy, every: int = 8, length: float = 0.06) -> tuple[np.ndarray, np.ndarray]:
-    """Line segments (pairs of points) pointing down the gradient, on a subsampled grid.
+    """Arrows (shaft and two barbs, as pairs of points) pointing down the gradient, on a subsampled grid.
 
     Lengths are scaled by sqrt(|∇f|) relative to the largest (so both the steep walls and
     the flat valley floor show a direction), at most ``length`` of the plot's width.
@@ -34,8 +34,16 @@ def arrow_segments(xs, ys, gx, gy, every: int = 8, length: float = 0.06) -> tupl
     scale = np.sqrt(norm / (norm.max() or 1.0)) / np.where(norm > 0, norm, 1.0)
     span = length * max(xs[-1] - xs[0], ys[-1] - ys[0])
     ex, ey = px + dx * scale * span, py + dy * scale * span
-    seg_x = np.stack([px.ravel(), ex.ravel()], axis=1).ravel()
-    seg_y = np.stack([py.ravel(), ey.ravel()], axis=1).ravel()
+    # two barbs at the tip, a third of the shaft long, 25 degrees either side of it
+    bx, by = (px - ex) / 3, (py - ey) / 3
+    barbs = []
+    for angle in (0.44, -0.44):
+        c, s = np.cos(angle), np.sin(angle)
+        barbs.append((ex + c * bx - s * by, ey + s * bx + c * by))
+    starts_x = [px, barbs[0][0], barbs[1][0]]
+    starts_y = [py, barbs[0][1], barbs[1][1]]
+    seg_x = np.stack([np.stack([a.ravel(), ex.ravel()], axis=1).ravel() for a in starts_x]).ravel()
+    seg_y = np.stack([np.stack([a.ravel(), ey.ravel()], axis=1).ravel() for a in starts_y]).ravel()
     return seg_x, seg_y
 
 

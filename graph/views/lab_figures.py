@@ -44,10 +44,11 @@ def _batchnorm(d: dict) -> dict:
     for k in range(0, len(curves), cols):
         row = []
         for c in curves[k:k + cols]:
-            x = list(range(len(c["with_bn"])))
+            # a run that diverged stops early: each curve has its own length
             row.append({"kind": "lines", "title": f"w std {c['scale']:.2g}", "ylim": [0, 1],
-                        "series": [{"label": "", "x": x, "y": c["with_bn"], "color": (31, 119, 180)},
-                                   {"label": "", "x": x, "y": c["without_bn"], "color": (255, 127, 14)}]})
+                        "series": [{"label": "", "x": list(range(len(c[key]))), "y": c[key], "color": color}
+                                   for key, color in (("with_bn", (31, 119, 180)),
+                                                      ("without_bn", (255, 127, 14)))]})
         rows.append(row)
     if not rows:
         return {}

@@ -187,7 +187,7 @@ class _Axes:
 
     def polyline(self, xs, ys, color, width: int = 1) -> None:
         px, py = self.tx(np.asarray(xs, dtype=np.float64)), self.ty(np.asarray(ys, dtype=np.float64))
-        for i in range(len(px) - 1):
+        for i in range(min(len(px), len(py)) - 1):
             self.c.line(px[i], py[i], px[i + 1], py[i + 1], color, width, self.clip)
 
 
