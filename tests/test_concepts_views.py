@@ -78,6 +78,7 @@ def test_playground_refuses_graphs_without_two_features():
 
 def test_refresh_clock_keeps_a_few_per_second_within_budget():
     clock = RefreshClock(min_hz=3, max_hz=8, budget=0.05)
+    assert RefreshClock().budget <= 0.10
     assert clock.due(0.0)
     clock.took(0.0, 0.004)        # cheap snapshot: as often as 8 per second
     assert clock.interval == pytest.approx(1 / 8)
@@ -86,6 +87,8 @@ def test_refresh_clock_keeps_a_few_per_second_within_budget():
     assert not clock.due(1.1) and clock.due(1.21)
     clock.took(2.0, 1.0)          # slow: still at least 3 per second
     assert clock.interval == pytest.approx(1 / 3)
+    clock.cost(0.0125)            # the painting that followed, known later, resets the rate
+    assert clock.interval == pytest.approx(0.25) and clock.last == 2.0
 
 
 # -- truth tables ---------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ class ActivationPanel(LazyPanel):
         row.addStretch(1)
         self.f_plot = plot_widget("f(x)", 170)
         self.d_plot = plot_widget("f′(x)", 150)
+        self.f_plot.setMaximumHeight(260)
+        self.d_plot.setMaximumHeight(220)
         for p in (self.f_plot, self.d_plot):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setLabel("bottom", "x")

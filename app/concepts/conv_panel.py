@@ -14,6 +14,8 @@ from graph.views.conv_arithmetic import (
     ConvArithmeticError, axis_arithmetic, coverage_map, node_arithmetic, padding_advice,
 )
 
+from layers.base import fmt_shape
+
 from .common import LazyPanel, caption, plot_widget
 
 # USED, PADDING, DROPPED, PADDING_DROPPED
@@ -57,6 +59,7 @@ class ConvArithmeticPanel(LazyPanel):
         self.advice = caption()
         self.advice.setObjectName("convAdvice")
         self.picture = plot_widget("the padded input: blue read by windows, grey padding, red dropped", 220)
+        self.picture.setMaximumHeight(300)
         self.picture.setAspectLocked(True)
         self.picture.invertY(True)
         self.picture.setMouseEnabled(False, False)
@@ -103,8 +106,8 @@ class ConvArithmeticPanel(LazyPanel):
         self.wanted.blockSignals(True)
         self.wanted.setValue(info.axes[0].out)
         self.wanted.blockSignals(False)
-        self.source.setText(f"{node_id} ({info.type}), input {tuple('N' if d is None else d for d in info.input_shape)}"
-                            " — the layer says:\n" + "\n".join(info.lines))
+        self.source.setText(f"{node_id} ({info.type}), input {fmt_shape(info.input_shape)} — the layer says:\n"
+                            + "\n".join(info.lines))
         self.recompute()
         return True
 

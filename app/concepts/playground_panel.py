@@ -23,6 +23,9 @@ from graph.views.playground import EXTENT, FEATURES, Playground, PlaygroundError
 from .common import CLASS_COLORS, caption, plot_widget, two_class_lut
 
 SLICE_S = 0.04
+MAX_CURVE = 600       # points of the train-loss curve drawn (every k-th iteration)
+UNITS_EVERY = 4       # while training, the unit thumbnails are redrawn every 4th time,
+LOSS_EVERY = 3        # the loss curves every 3rd: painting them cost more than the heat map
 
 
 class PlaygroundPanel(QtWidgets.QWidget):
@@ -35,6 +38,10 @@ class PlaygroundPanel(QtWidgets.QWidget):
         self.clock = RefreshClock()
         self.snapshot = None
         self.busy_s = self.draw_s = 0.0
+        self._drawn_points = (None, -1)
+        self._tick_end: float | None = None
+        self._redraw_cost: float | None = None   # the last redraw's own time, until its painting is known
+        self._redraws = 0
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._tick)
@@ -46,7 +53,7 @@ class PlaygroundPanel(QtWidgets.QWidget):
     # -- widgets -----------------------------------------------------------------------------------
     def _controls(self) -> QtWidgets.QWidget:
         box = QtWidgets.QWidget()
-        box.setMaximumWidth(230)
+        box.setMaximumWidth(250)
         form = QtWidgets.QFormLayout(box)
         form.setContentsMargins(0, 0, 0, 0)
         self.toy = QtWidgets.QComboBox()
@@ -75,8 +82,8 @@ class PlaygroundPanel(QtWidgets.QWidget):
             fl.addWidget(cb, i // 2, i % 2)
             self.feature_boxes[name] = cb
         self.cls = QtWidgets.QComboBox()
-        self.cls.addItem("class 0 (blue)", 0)
-        self.cls.addItem("class 1 (orange)", 1)
+        self.cls.addItem("0 (blue)", 0)
+        self.cls.addItem("1 (orange)", 1)
         self.cls.setToolTip("Left-click on the plot adds a training point of this class; right-click removes one")
         self.lr = QtWidgets.QDoubleSpinBox()
         self.lr.setDecimals(4)
@@ -137,6 +144,10 @@ class PlaygroundPanel(QtWidgets.QWidget):
         self.loss_plot.addLegend(offset=(-5, 5))
         self.train_curve = self.loss_plot.plot(pen=pg.mkPen((31, 119, 180), width=1), name="train")
         self.test_curve = self.loss_plot.plot(pen=pg.mkPen((214, 39, 40), width=2), name="test")
+        # ranges change in steps (see _fit_loss_range): re-laying out the axes on every
+        # redraw cost more than the rest of the redraw
+        self.loss_plot.disableAutoRange()
+        self._loss_range = (0.0, 0.0)
         self.units = pg.GraphicsLayoutWidget()
         self.units.setBackground("w")
         self.units.setMinimumHeight(160)
@@ -206,10 +217,15 @@ class PlaygroundPanel(QtWidgets.QWidget):
 
     def _tick(self) -> None:
         t0 = time.perf_counter()
+        if self._redraw_cost is not None and self._tick_end is not None:
+            # the time outside the last tick is mostly Qt painting what the redraw changed
+            self.clock.cost(self._redraw_cost + (t0 - self._tick_end))
+            self._redraw_cost = None
         ran = self.playground.train_for(SLICE_S)
         self.busy_s += time.perf_counter() - t0
         if ran == 0:
             self.set_training(False)
+            self._tick_end = None
             self.status.setText("training stopped (the loss became NaN/Inf): reset the weights or lower the rate")
         now = time.perf_counter()
         if self.clock.due(now):
@@ -217,6 +233,8 @@ class PlaygroundPanel(QtWidgets.QWidget):
             end = time.perf_counter()
             self.draw_s += end - now
             self.clock.took(end, end - now)
+            self._redraw_cost = end - now
+        self._tick_end = time.perf_counter()
 
     def apply_weights(self) -> None:
         p = self.playground
@@ -237,23 +255,49 @@ class PlaygroundPanel(QtWidgets.QWidget):
         snap = self.snapshot = p.snapshot()
         step = snap.xs[1] - snap.xs[0]
         self.heat.setImage(snap.heat, autoLevels=False)
-        # row 0 of the image is the lowest x2: the plot's y axis points up
-        self.heat.setRect(QtCore.QRectF(snap.xs[0] - step / 2, snap.xs[0] - step / 2,
-                                        step * len(snap.xs), step * len(snap.xs)))
-        x, y, test = p.points()
-        brushes = [pg.mkBrush(*CLASS_COLORS[int(c)]) for c in y[~test]]
-        self.train_points.setData(pos=x[~test], brush=brushes)
-        self.test_points.setData(pos=x[test], pen=[pg.mkPen(CLASS_COLORS[int(c)], width=2) for c in y[test]])
+        rect = QtCore.QRectF(snap.xs[0] - step / 2, snap.xs[0] - step / 2, step * len(snap.xs), step * len(snap.xs))
+        if self.heat.mapRectToParent(self.heat.boundingRect()) != rect:
+            # row 0 of the image is the lowest x2: the plot's y axis points up
+            self.heat.setRect(rect)
+        if self._drawn_points != (p, p.data_version):   # the scatter's symbols are costly to rebuild
+            self._drawn_points = (p, p.data_version)
+            x, y, test = p.points()
+            brushes = [pg.mkBrush(*CLASS_COLORS[int(c)]) for c in y[~test]]
+            self.train_points.setData(pos=x[~test], brush=brushes)
+            self.test_points.setData(pos=x[test], pen=[pg.mkPen(CLASS_COLORS[int(c)], width=2) for c in y[test]])
+        self._redraws += 1
+        training = self._timer.isActive()
+        if not training or self._redraws % LOSS_EVERY == 1:
+            self._draw_losses(p)
+        if not training or self._redraws % UNITS_EVERY == 1:
+            self._draw_units(snap.units)
+        acc = f", test accuracy {snap.test_acc:.1%}" if snap.test_acc is not None else ""
+        loss = f"train loss {snap.train_loss:.3f}" if snap.train_loss is not None else "not trained yet"
+        self.status.setText(f"iteration {snap.iteration}: {loss}{acc}")
+
+    def _draw_losses(self, p: Playground) -> None:
         if p.loss_history:
-            its, losses = np.asarray(p.loss_history).T
+            its, losses = np.asarray(p.loss_history[::max(1, len(p.loss_history) // MAX_CURVE)]).T
             self.train_curve.setData(its, losses)
         if p.test_history:
             its, losses = np.asarray(p.test_history).T
             self.test_curve.setData(its, losses)
-        self._draw_units(snap.units)
-        acc = f", test accuracy {snap.test_acc:.1%}" if snap.test_acc is not None else ""
-        loss = f"train loss {snap.train_loss:.3f}" if snap.train_loss is not None else "not trained yet"
-        self.status.setText(f"iteration {snap.iteration}: {loss}{acc}")
+        self._fit_loss_range(p)
+
+    def _fit_loss_range(self, p: Playground) -> None:
+        """Grow the loss plot's x range by doubling and its y range to the largest loss seen."""
+        losses = [v for _, v in p.loss_history[-MAX_CURVE:]] + [v for _, v in p.test_history[-50:]]
+        if not losses:
+            return
+        x_max, y_max = self._loss_range
+        its = max(p.iteration, 1)
+        top = float(np.nanmax(losses)) if np.isfinite(np.nanmax(losses)) else y_max
+        if its > x_max or top > y_max or top < y_max / 4:
+            x_max = x_max if its <= x_max else max(100.0, 2.0 ** np.ceil(np.log2(its)))
+            y_max = top * 1.1 if (top > y_max or top < y_max / 4) else y_max
+            self._loss_range = (x_max, y_max)
+            self.loss_plot.setXRange(0, x_max, padding=0)
+            self.loss_plot.setYRange(0, y_max, padding=0)
 
     def _draw_units(self, units: dict) -> None:
         for row, (name, maps) in enumerate(units.items()):
@@ -266,8 +310,16 @@ class PlaygroundPanel(QtWidgets.QWidget):
                 img.setLookupTable(two_class_lut())
                 vb.addItem(img)
                 self.unit_images[name] = img
-            mosaic = tile(maps[:, ::-1, :], normalize=True, ncols=max(len(maps), 1) if len(maps) <= 8 else 16)
+            # one colour scale per layer (tanh: -1..1), so units can be compared at a glance
+            lo, hi = float(maps.min()), float(maps.max())
+            scaled = (maps[:, ::-1, :] - lo) / (hi - lo if hi > lo else 1.0)
+            mosaic = tile(scaled, ncols=len(maps) if len(maps) <= 8 else 16)
+            fresh = img.image is None or img.image.shape != mosaic.shape
             img.setImage(mosaic, autoLevels=False, levels=(0.0, 1.0))
+            if fresh:   # fit once; auto-ranging on every update re-lays out the whole grid
+                vb = img.getViewBox()
+                vb.autoRange(padding=0.02)
+                vb.disableAutoRange()
 
     # -- mouse ------------------------------------------------------------------------------------------
     def _clicked(self, event) -> None:

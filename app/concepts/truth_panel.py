@@ -28,7 +28,10 @@ class TruthTablePanel(LazyPanel):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setFixedHeight(4 * 26 + 30)
+        self.table.resizeRowsToContents()
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
+                                  + sum(self.table.rowHeight(i) for i in range(4)) + 2 * self.table.frameWidth() + 2)
+        self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.plot = plot_widget("decision line(s) over the four inputs", 240)
         self.plot.setAspectLocked(True)
         self.plot.setXRange(LO, HI, padding=0)
@@ -39,7 +42,6 @@ class TruthTablePanel(LazyPanel):
         self.region = pg.ImageItem(axisOrder="row-major")
         self.region.setLookupTable(two_class_lut(150))
         self.region.setLevels((0.0, 1.0))
-        self.region.setRect(QtCore.QRectF(LO, LO, HI - LO, HI - LO))
         self.plot.addItem(self.region)
         self.points = pg.ScatterPlotItem(size=16)
         self.plot.addItem(self.points)
@@ -78,6 +80,8 @@ class TruthTablePanel(LazyPanel):
                     item.setBackground(pg.mkColor(*CLASS_COLORS[r.y], 90))
                 self.table.setItem(i, j, item)
         self.region.setImage(self.model.region(61, LO, HI), autoLevels=False)
+        # after setImage: the rect's scale is computed from the image's size
+        self.region.setRect(QtCore.QRectF(LO, LO, HI - LO, HI - LO))
         self.points.setData(pos=[(r.x1, r.x2) for r in rows],
                             brush=[pg.mkBrush(*CLASS_COLORS[r.y]) for r in rows],
                             pen=[pg.mkPen("k", width=1) for _ in rows], symbol="o")
@@ -137,7 +141,7 @@ class TruthTablePanel(LazyPanel):
         for k, ln in enumerate(lines):
             label, *spins = self.spins[k]
             color = LINE_COLORS[k % len(LINE_COLORS)]
-            label.setText(f"<b style='color:rgb{color}'>{ln.name or f'unit {k + 1}'}</b>")
+            label.setText(f"<span style='color:rgb{color}'>{ln.name or f'unit {k + 1}'}</span>")
             for spin, v in zip(spins, (ln.w1, ln.w2, ln.b)):
                 spin.blockSignals(True)
                 spin.setValue(v)

@@ -39,10 +39,13 @@ class Entry:
     value: float
 
     def formula(self, terms: int = 3) -> str:
-        """``Σ_k row_k · w_k + b = 0.1·0.2 + … + b = value`` with the first ``terms`` products."""
-        shown = " + ".join(f"{a:.3g}·{w:.3g}" for a, w in zip(self.row[:terms], self.filter[:terms]))
-        more = f" + … ({self.row.size - terms} more)" if self.row.size > terms else ""
-        return f"out[{self.fn}, {self.oh}, {self.ow}] = {shown}{more} + {self.bias:.3g} = {self.value:.6g}"
+        """``out[fn, oh, ow] = Σ_k row_k · w_k + b = 0.9·0.31 + … + b = value``, showing the
+        ``terms`` largest products (most of a digit's field is 0)."""
+        top = np.argsort(-np.abs(self.row * self.filter), kind="stable")[:terms]
+        shown = " + ".join(f"{self.row[k]:.3g}·{self.filter[k]:.3g}" for k in sorted(top))
+        more = f" + … ({self.row.size - len(top)} smaller products)" if self.row.size > len(top) else ""
+        return (f"out[{self.fn}, {self.oh}, {self.ow}] = Σ row·filter + b = {shown}{more} + {self.bias:.3g} "
+                f"= {self.value:.6g}")
 
 
 class Im2colView:

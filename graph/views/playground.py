@@ -114,6 +114,7 @@ class Playground:
         self.trainer = None
         self.graph = None
         self._grid_features = None
+        self.data_version = 0     # bumped whenever the points or their split change
         self._generate()
         self.set_features(self.features)
 
@@ -217,6 +218,7 @@ class Playground:
             self._current_graph()
         if self.graph is None:
             return
+        self.data_version += 1
         try:
             self.trainer = Trainer(self.graph, self.splits(), epochs=10 ** 9, batch_size=self.batch_size,
                                    optimizer=self.optimizer, lr=self.lr, restore_best=False,
@@ -224,6 +226,7 @@ class Playground:
         except TrainError as exc:
             raise PlaygroundError(str(exc)) from None
         self._events = iter(self.trainer)
+        self._viewer = None
         self.iteration0 = self.loss_history[-1][0] if self.loss_history else 0
 
     def reset_weights(self) -> None:
@@ -263,7 +266,7 @@ class Playground:
         """The decision boundary and every hidden unit over the grid, and the current losses."""
         t0 = time.perf_counter()
         tr = self.trainer
-        eng = tr.engine
+        eng = self._view_engine()
         g = len(self.xs)
         if self._grid_features is None or self._grid_features[0] != self.features:
             self._grid_features = (self.features, expand(self.grid_points, self.features))
@@ -287,7 +290,7 @@ class Playground:
         snap = Snapshot(self.xs, prob.reshape(g, g), units, self.iteration, tr.epoch,
                         self.loss_history[-1][1] if self.loss_history else None)
         if with_test:
-            snap.test_loss, snap.test_acc, _ = tr.evaluate("test")
+            snap.test_loss, snap.test_acc, _ = tr.evaluate("test", engine=eng)
             if snap.test_loss is not None:
                 self.test_history.append((self.iteration, float(snap.test_loss)))
         snap.seconds = time.perf_counter() - t0
@@ -295,12 +298,27 @@ class Playground:
 
 
 
-class RefreshClock:
-    """When to take the next snapshot while training: at least ``min_hz`` times per second,
-    but never spending more than ``budget`` of the time on snapshots (``budget`` 0.05: the
-    heat map costs training at most 5 %), whichever allows fewer."""
+    def _view_engine(self):
+        """A second engine on a copy of the graph, given the trainer's current weights: the
+        grid's big batch then never reshapes the training engine's buffers (which slowed the
+        next training steps more than the snapshot itself took)."""
+        from graph.run.engine import Engine  # noqa: PLC0415
 
-    def __init__(self, min_hz: float = 3.0, max_hz: float = 8.0, budget: float = 0.05) -> None:
+        tr = self.trainer
+        if self._viewer is None:
+            tr.engine.sync_to_graph()
+            self._viewer = Engine(self.graph.copy(), dtype=tr.config.dtype, seed=self.seed)
+        for (id, name), arr in tr.engine.state_ref().items():
+            self._viewer.set_param(id, name, arr)
+        return self._viewer
+
+
+class RefreshClock:
+    """When to take the next snapshot while training: as often as ``budget`` of the time
+    allows (``budget`` 0.08: snapshots, drawing and painting together take at most 8 % of
+    the time), between ``min_hz`` and ``max_hz`` times per second."""
+
+    def __init__(self, min_hz: float = 2.0, max_hz: float = 8.0, budget: float = 0.08) -> None:
         self.min_interval, self.max_interval = 1.0 / max_hz, 1.0 / min_hz
         self.budget = budget
         self.interval = self.max_interval
@@ -312,4 +330,9 @@ class RefreshClock:
     def took(self, now: float, seconds: float) -> None:
         """Record a snapshot that ended at ``now`` and took ``seconds``."""
         self.last = now
+        self.cost(seconds)
+
+    def cost(self, seconds: float) -> None:
+        """Set the interval from what the last snapshot cost in all (e.g. with the painting
+        that followed it, known only later)."""
         self.interval = min(max(seconds / self.budget, self.min_interval), self.max_interval)
