@@ -121,6 +121,7 @@ class TruthTablePanel(LazyPanel):
             while self.fields.count():
                 w = self.fields.takeAt(0).widget()
                 if w is not None:
+                    w.hide()   # deleteLater alone leaves it painted until the event loop runs
                     w.deleteLater()
             self.spins = []
             for k, _ln in enumerate(lines):
