@@ -289,8 +289,8 @@ class Playground:
                     units[id] = v.T.reshape(-1, g, g)
         snap = Snapshot(self.xs, prob.reshape(g, g), units, self.iteration, tr.epoch,
                         self.loss_history[-1][1] if self.loss_history else None)
-        if with_test:
-            snap.test_loss, snap.test_acc, _ = tr.evaluate("test", engine=eng)
+        if with_test and len(tr.data.y_test):
+            snap.test_loss, snap.test_acc = self._test_metrics(eng)
             if snap.test_loss is not None:
                 self.test_history.append((self.iteration, float(snap.test_loss)))
         snap.seconds = time.perf_counter() - t0
@@ -311,6 +311,17 @@ class Playground:
         for (id, name), arr in tr.engine.state_ref().items():
             self._viewer.set_param(id, name, arr)
         return self._viewer
+
+
+    def _test_metrics(self, eng) -> tuple[float, float]:
+        """Mean loss and accuracy of the test points on the snapshot engine (one batch)."""
+        tr = self.trainer
+        x = tr.scaler(tr.data.x_test, eng.dtype, eng.xp)
+        t = labels_for_input(tr.data.y_test, tr.label_shape, 2)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            eng.forward({tr.data_id: x, tr.label_id: t}, train=False)
+        scores = np.asarray(eng.value(tr.logits_id)).reshape(len(t), -1)
+        return float(eng.loss()), float((scores.argmax(axis=1) == tr.data.y_test).mean())
 
 
 class RefreshClock:
