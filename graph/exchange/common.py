@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -153,6 +154,10 @@ def read_weights(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ExchangeError(f"no such weights file: {path}")
+    if path.suffix != ".safetensors" and not zipfile.is_zipfile(path):
+        # np.load would suggest allow_pickle, and pickles are never loaded here
+        raise ExchangeError(f"{path}: not a .npz archive (expected one written by numpy.savez, "
+                            "e.g. weights.npz or trained_weights.npz)")
     try:
         if path.suffix == ".safetensors":
             from safetensors.numpy import load_file  # noqa: PLC0415 - optional
@@ -174,6 +179,8 @@ def apply_weights(g: Graph, weights: dict, source: str) -> int:
 
     Returns the number of tensors set. Nothing changes unless all of them fit.
     """
+    if not weights:
+        raise ExchangeError(f"{source}: holds no tensors")
     shapes, _ = g.infer_shapes()
     staged = {}
     for key, arr in weights.items():
