@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from graph.training.labs.batchnorm import BatchNormLab
 from graph.training.labs.init import InitLab, InitTrainLab
-from graph.training.labs.optimizers import OptimizersLab
+from graph.training.labs.optimizers import BOOK_LR, OptimizersLab
 from graph.training.labs.overfit import OverfitLab
 
 from .panel import LabPanel
@@ -73,6 +73,11 @@ class CurvesPanel(_LayoutPanel):
 
 class OptimizersPanel(CurvesPanel):
     lab_cls = OptimizersLab
+
+    def setup(self) -> None:
+        super().setup()
+        for name, lr in BOOK_LR.items():
+            self.form.editors[f"lr_{name}"].setPlaceholderText(f"auto ({lr:g})")
 
 
 class InitTrainPanel(CurvesPanel):

@@ -76,7 +76,9 @@ class LabRun(QtCore.QObject):
         self.thread.finished.connect(self.ended)
 
     def start(self) -> None:
-        self.thread.start(QtCore.QThread.Priority.LowPriority)
+        # normal priority, like the training worker: a descheduled low-priority thread
+        # only holds the GIL longer on a busy machine
+        self.thread.start()
 
     @property
     def running(self) -> bool:
