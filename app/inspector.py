@@ -6,13 +6,14 @@ leaves the model unchanged; the form shows the reason in red and puts the old va
 """
 from __future__ import annotations
 
-import ast
-
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
+from graph.model.limits import fmt_bytes
+from graph.model.literal import LiteralError, parse_literal
+from graph.run import memory
 from graph.views.conv_arithmetic import shape_note
 from layers.base import fmt_num, fmt_shape
 
@@ -80,6 +81,14 @@ def format_shape(dims) -> str:
     return ", ".join("N" if d is None else str(d) for d in dims or [])
 
 
+def graph_summary(g) -> str:
+    """Node and parameter counts and the memory estimate of one training step at batch 1."""
+    est = memory.estimate(g, 1, "float32", train=True)
+    return (f"Graph: {len(g)} nodes, {g.total_params():,} parameters\n"
+            f"Memory per training step: {fmt_bytes(est.total)} at batch 1 "
+            f"(activations {fmt_bytes(est.activations)} per sample)")
+
+
 def parse_value(text: str, optional: bool = False):
     """A number or a nested list of numbers (``None`` for empty text when optional)."""
     text = text.strip()
@@ -88,9 +97,9 @@ def parse_value(text: str, optional: bool = False):
             return None
         raise ParseError("value: enter a number or a list such as [1, 2]")
     try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise ParseError(f"value: cannot read {text!r} as a number or a list of numbers") from None
+        value = parse_literal(text)
+    except LiteralError as exc:
+        raise ParseError(f"value: {exc}") from None
     return list(value) if isinstance(value, tuple) else value
 
 
@@ -176,7 +185,7 @@ class InspectorWidget(QScrollArea):
             label.setWordWrap(True)
             label.setObjectName("InspectorHint")
             layout.addWidget(label)
-            self.info["summary"] = QLabel(f"Graph: {len(g)} nodes, {g.total_params():,} parameters")
+            self.info["summary"] = QLabel(graph_summary(g))
             layout.addWidget(self.info["summary"])
         else:
             self._build_node_page(layout)
@@ -381,7 +390,7 @@ class InspectorWidget(QScrollArea):
         g = self.document.graph
         if self.node_id is None or not g.has_node(self.node_id):
             if "summary" in self.info:
-                self.info["summary"].setText(f"Graph: {len(g)} nodes, {g.total_params():,} parameters")
+                self.info["summary"].setText(graph_summary(g))
             return
         node = g.node(self.node_id)
         shapes, errors = g.infer_shapes()

@@ -124,33 +124,18 @@ def test_missing_idx_files_name_the_files_and_folders(tmp_path, monkeypatch):
     assert str(tmp_path / "nowhere") in msg and "backprop-studio download mnist" in msg
 
 
-class _FakeResponse:
-    """What ``urllib.request.urlopen`` returns, serving fixed bytes."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data, self.headers = data, {"Content-Length": str(len(data))}
-
-    def read(self, n=-1):
-        chunk, self._data = self._data[:n], self._data[n:]
-        return chunk
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 @pytest.fixture
 def no_network(monkeypatch):
-    """Every URL fails as if offline; tests never touch the network."""
+    """Every http(s) URL fails as if offline; tests never touch the network."""
+    import pooch
+    import requests
     calls = []
 
-    def urlopen(url, timeout=None):
+    def offline(self, url, output_file, pooch_):
         calls.append(url)
-        raise mnist_mod.urllib.error.URLError("offline")
+        raise requests.exceptions.ConnectionError("offline")
 
-    monkeypatch.setattr(mnist_mod.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", offline)
     return calls
 
 
@@ -163,23 +148,23 @@ def test_download_offline_fails_fast_naming_files_and_folder(tmp_path, no_networ
     assert not list((tmp_path / "m").iterdir())
 
 
-def test_download_verifies_checksums_and_falls_back_to_the_next_mirror(tmp_path, monkeypatch):
+def test_download_verifies_checksums_and_falls_back_to_the_next_mirror(tmp_path, monkeypatch, no_network):
     good = {name: name.encode() * 3 for name in mnist_mod.CHECKSUMS["mnist"]}
     checks = {name: hashlib.md5(data).hexdigest() for name, data in good.items()}
     monkeypatch.setitem(mnist_mod.CHECKSUMS, "mnist", checks)
-
-    def urlopen(url, timeout=None):
-        base, name = url.rsplit("/", 1)
-        return _FakeResponse(b"corrupted" if base == "http://bad" else good[name])
-
-    monkeypatch.setattr(mnist_mod.urllib.request, "urlopen", urlopen)
+    bad_dir, good_dir = tmp_path / "bad", tmp_path / "good"
+    for folder, corrupt in ((bad_dir, True), (good_dir, False)):
+        folder.mkdir()
+        for name, data in good.items():
+            (folder / name).write_bytes(b"corrupted" if corrupt else data)
+    target = tmp_path / "cache"
     seen = []
-    folder = mnist_mod.download("mnist", tmp_path, lambda f, done, total: seen.append((f, done, total)),
-                                mirrors=["http://bad/", "http://good/"])
+    folder = mnist_mod.download("mnist", target, lambda f, done, total: seen.append((f, done, total)),
+                                mirrors=[bad_dir.as_uri() + "/", good_dir.as_uri() + "/"])
     for name, data in good.items():
         assert (folder / name).read_bytes() == data
     assert seen and seen[-1][1] == seen[-1][2]
-    assert not list(tmp_path.glob("*.part"))
+    assert sorted(p.name for p in target.iterdir()) == sorted(good) and no_network == []
 
 
 def test_download_skips_files_that_already_verify(tmp_path, monkeypatch, no_network):

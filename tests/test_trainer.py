@@ -391,13 +391,15 @@ def test_cli_user_errors_exit_2(tmp_path, capsys):
 
 
 def test_cli_download_offline_fails_with_the_files_named(tmp_path, capsys, monkeypatch):
+    import pooch
+    import requests
+
     from graph.cli.main import main
-    from graph.training.datasets import mnist
 
-    def offline(url, timeout=None):
-        raise mnist.urllib.error.URLError("offline")
+    def offline(self, url, output_file, pooch_):
+        raise requests.exceptions.ConnectionError("offline")
 
-    monkeypatch.setattr(mnist.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", offline)
     rc = main(["download", "mnist", "--data-dir", str(tmp_path), "--mirror", "http://mirror.invalid/"])
     err = capsys.readouterr().err
     assert rc == 2 and "t10k-images-idx3-ubyte.gz" in err and str(tmp_path) in err

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from graph import Engine, Graph, GraphError
+from graph.run import memory
 from graph.views.replay import DisplayState, Replay
 from layers import ParamError, ShapeError
 
@@ -89,6 +90,8 @@ class StepController(QObject):
         g = self.graph
         try:
             feeds = default_feeds(g, self.feeds)
+            batch = next((int(np.shape(v)[0]) for v in feeds.values() if np.ndim(v) > 0), 1)
+            memory.check_fits(memory.estimate(g, batch, "float64", train=True, slots=0))
             engine = Engine(g)
             events = list(engine.steps(feeds))
         except RUN_ERRORS as exc:

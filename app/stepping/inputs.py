@@ -8,13 +8,13 @@ sample (and its class for the label Input), small random numbers otherwise.
 """
 from __future__ import annotations
 
-import ast
 import functools
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from graph import Graph
+from graph.model.literal import LiteralError, parse_literal
 from layers.base import fmt_shape
 
 PICKER_COUNT = 100
@@ -82,9 +82,8 @@ def parse_value(text: str, shape) -> np.ndarray:
     text does not fit.
     """
     try:
-        raw = ast.literal_eval(text.strip())
-        arr = np.asarray(raw, dtype=np.float64)
-    except (ValueError, SyntaxError, TypeError) as exc:
+        arr = np.asarray(parse_literal(text.strip()), dtype=np.float64)
+    except (LiteralError, ValueError, TypeError) as exc:
         raise ValueError(f"type a number or a nested list like [[1, 2]]: {exc}") from None
     if arr.ndim == 0:
         return np.full(concrete_shape(shape), float(arr))

@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from graph import Engine, Graph
 from graph.model.errors import GraphError
+from graph.run import memory
 from layers import ShapeError
 
 from ..document import GraphDocument
@@ -289,6 +290,13 @@ class TrainingPanel(QtCore.QObject):
         aug = {k: x for k, x in v["augment"].items() if x}
         train["augment"] = aug or None
         train.update(overrides)
+        est = memory.estimate(g, train["batch_size"], train["dtype"], train=True)
+        try:
+            memory.check_fits(est)
+        except memory.MemoryCheckError as exc:
+            self._status(f"Not started: {exc}")
+            self._log(f"training not started: {exc}", "error")
+            return False
         run = RunConfig(train=train, fresh=fresh, dropout=v["dropout"], max_iterations=max_iterations)
         self._trained_graph = g
         self.run = TrainingRun(g, self.settings.splits, run, parent=self)
@@ -333,6 +341,7 @@ class TrainingPanel(QtCore.QObject):
         self.run.start()
         self._update_buttons()
         self.run_started.emit()
+        self._log(f"memory: {est.summary()}")
         self._log(f"training started ({'fresh weights' if fresh else 'continuing'}; "
                   f"{train['optimizer']} lr {train['lr']:g}, batch {train['batch_size']}, "
                   f"{train['epochs']} epochs, seed {train['seed']})")

@@ -146,7 +146,10 @@ class TrainingWorker(QtCore.QObject):
         # few times a second, and on a busy machine a descheduled low-priority worker only
         # held the GIL longer (the GUI thread waiting on it) and trained slower than the CLI.
         try:
-            self._run()
+            # the trainer detects and reports NaN/Inf itself; NumPy's RuntimeWarnings from this
+            # thread would only reach stderr (errstate is per thread, so the GUI's is untouched)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                self._run()
         except EXPECTED_ERRORS as exc:
             log.info("training could not run: %s", exc)
             self.failed.emit(friendly_error(exc))

@@ -15,6 +15,7 @@ from graph.model.errors import FeedError, GraphError
 from graph.model.fileformat import load_graph
 from graph.model.limits import Limits
 from graph.model.graph import Graph
+from graph.run import memory
 from graph.run.engine import Engine
 
 PROG = "backprop-studio"
@@ -43,6 +44,16 @@ def limit_args(p: argparse.ArgumentParser) -> None:
                    help=f"largest tensor a file may declare, in values (default {Limits().max_elements:,})")
     p.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
                    help=f"largest file read, in bytes, also after decompression (default {Limits().max_file_bytes:,})")
+    p.add_argument("--ignore-memory-check", action="store_true",
+                   help="start even when the memory estimate exceeds the available memory")
+
+
+def check_memory(graph: Graph, batch: int, dtype: str, train: bool, args, slots: int = 2) -> str:
+    """Estimate the memory of ``graph`` at ``batch``; refuse above the available memory
+    (unless ``--ignore-memory-check``); return the one-line summary."""
+    est = memory.estimate(graph, batch, dtype, train=train, slots=slots)
+    memory.check_fits(est, ignore=getattr(args, "ignore_memory_check", False))
+    return f"memory: {est.summary()}"
 
 
 def feed_args(p: argparse.ArgumentParser) -> None:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from graph.model import templates
 from graph.run.backend import BACKENDS
 from graph.run.engine import DTYPES, Engine
 from graph.run.gradcheck import TOLERANCE, gradcheck, random_feeds
 
-from graph.cli.common import UsageError, describe_array, feed_args, load_source, parse_feeds, source_arg, table, to_json
+from graph.cli.common import UsageError, check_memory, describe_array, feed_args, load_source, parse_feeds, source_arg, table, to_json
 
 
 def add_parsers(sub) -> None:
@@ -38,9 +40,12 @@ def add_parsers(sub) -> None:
 
 def cmd_run(args) -> int:
     g = load_source(args.graph)
+    check_memory(g, args.batch or 1, args.dtype, True, args, slots=0)
     eng = Engine(g, backend=args.backend, dtype=args.dtype, seed=args.seed)
     feeds = parse_feeds(args.feed, eng)
     feeds, notes = random_feeds(eng, feeds, batch=args.batch, seed=args.seed)
+    batch = next((int(np.shape(v)[0]) for v in feeds.values() if np.ndim(v) > 0), 1)
+    notes.append(check_memory(g, batch, args.dtype, True, args, slots=0))
     if args.backend != "numpy":
         notes.append(f"backend: {eng.backend_note}")
     eng.forward(feeds, train=args.train)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from graph.cli.common import limit_args, load_source
+from graph.cli.common import check_memory, limit_args, load_source
 from graph.cli.progress import ProgressBar
 from graph.run.backend import BACKENDS
 from graph.training.datasets import BUILTIN, SCALINGS, download, load_dataset
@@ -139,6 +139,11 @@ def _ignored_on_resume(args) -> list[str]:
     return ["GRAPH_OR_TEMPLATE" if n == "graph" else "--" + n.replace("_", "-") for n in given]
 
 
+# every file a run writes into its folder (graph.training.trainer and metrics)
+RUN_FILES = ("config.json", "metrics.csv", "metrics.json", "confusion.csv", "confusion.json",
+             "checkpoint.npz", "best.npz", "trained_graph.json")
+
+
 def _default_out(graph_spec: str, dataset: str) -> Path:
     stem = Path(graph_spec).stem if Path(graph_spec).suffix else graph_spec
     data = Path(dataset.partition(":")[0]).name or "data"
@@ -160,12 +165,21 @@ def _build_trainer(args) -> Trainer:
     if not args.graph:
         raise TrainError("give a GRAPH_OR_TEMPLATE to train (or --resume RUN_DIR)")
     graph = load_source(args.graph)
+    args.memory_note = check_memory(graph, _opt(args, "batch_size"), _opt(args, "dtype"), True, args)
     dataset = _opt(args, "dataset")
     data = load_dataset(dataset, data_dir=args.data_dir)
     run_dir = Path(args.out) if args.out else _default_out(args.graph, dataset)
+    taken = [name for name in RUN_FILES if (run_dir / name).exists()]
     if (run_dir / "checkpoint.npz").exists():
         raise TrainError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose "
                          "another --out")
+    if taken and args.out:
+        raise TrainError(f"--out {run_dir} already holds {', '.join(taken)}, which this run would overwrite; "
+                         "choose another folder (or move those files)")
+    if taken:   # the default name is per second: two runs in one second get numbered folders
+        run_dir = next(p for p in (Path(f"{run_dir}-{i}") for i in range(2, 10 ** 6))
+                       if not any((p / name).exists() for name in RUN_FILES))
+        print(f"backprop-studio: the default run folder existed; writing to {run_dir}", file=sys.stderr)
     return Trainer(graph, data, _config(args), run_dir)
 
 
@@ -190,6 +204,8 @@ def run_train(args) -> int:
     bar = ProgressBar(sys.stderr, trainer.config.epochs, enabled=not args.quiet)
     bar.line(f"{trainer.data.summary()}; {trainer.engine.backend_note}; {trainer.optimizer.describe()}, "
              f"{trainer.schedule.describe()}; run folder {trainer.run_dir}")
+    if getattr(args, "memory_note", None):
+        bar.line(args.memory_note)
     if trainer.epoch:
         bar.line(f"resuming after epoch {trainer.epoch} (iteration {trainer.iteration})")
     result = None
@@ -223,7 +239,7 @@ def run_train(args) -> int:
                  + ("" if half is None else f" (float16-rounded weights: {half:.4f}{overflow})")
                  + f"; train {_fmt_acc(result['train_accuracy'])}, validation {_fmt_acc(result['val_accuracy'])}"
                  + f"; {result['epochs']} epochs in {result['seconds']:.1f} s; run folder {trainer.run_dir}")
-    return 1 if result.get("stopped_kind") == "nonfinite" else 0
+    return 1 if result.get("stopped_kind") in ("nonfinite", "diverged") else 0
 
 
 def _finished_run(trainer: Trainer) -> dict | None:

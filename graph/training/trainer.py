@@ -46,6 +46,7 @@ import numpy as np
 
 from layers.base import to_host
 
+from graph.training.divergence import LossTrend
 from graph.training.checkpoint import (
     CheckpointError, check_optimizer_slots, check_run_state, check_weights, load_checkpoint, save_checkpoint,
 )
@@ -127,6 +128,7 @@ class Trainer:
         self._last_good = self._snapshot()
         self._pre_step: dict | None = None   # device copy of weights + buffers before the last update
         self.bad_epochs = 0
+        self._trend = LossTrend()
         self.finished = False
         self.elapsed = 0.0
         self.stopped: StoppedEvent | None = None
@@ -314,6 +316,11 @@ class Trainer:
                 yield IterationEvent(epoch, self.iteration, loss, lr, seen / in_epoch if in_epoch > 0 else 0.0,
                                      per_it * (total - self.iteration) + self._final_eta(),
                                      b + 1, self.steps_per_epoch, total)
+                why = self._trend.update(loss)
+                if why:
+                    self.stopped = StoppedEvent(f"{why} at epoch {epoch}, iteration {self.iteration}; training "
+                                                "stopped (try a smaller learning rate)", "diverged")
+                    break
                 if self.iteration >= total:
                     break  # max_iterations reached: this (partial) epoch still ends normally
             if self.stopped is not None:
@@ -374,6 +381,13 @@ class Trainer:
         else:
             node, kind = where
             op = self.graph.node(node).type
+            if op == "Input":   # bad data, not a bad learning rate
+                self.stopped = StoppedEvent(
+                    f"NaN/Inf in the input data {node!r} at epoch {epoch}, iteration {self.iteration + 1}: "
+                    "the training data holds non-finite values; fix the data (the learning rate is not "
+                    "the cause)", "nonfinite")
+                self._roll_back()
+                return
             detail = {"value": "its forward output", "grad": "the gradient of its output"}.get(
                 kind, kind.replace("grad of", "the gradient of its parameter"))
             place = f"first at node {node!r} ({op}), in {detail}"

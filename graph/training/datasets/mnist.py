@@ -12,8 +12,10 @@ The full ``mnist`` and ``fashion-mnist`` sets are read from the four standard ID
 2. ``$BACKPROP_STUDIO_DATA`` (and its subfolder);
 3. the user cache ``$XDG_CACHE_HOME/backprop-studio/<name>`` (``~/.cache/...``).
 
-:func:`download` fetches them into the cache (or a given folder) on request only, with
-checksum verification and mirror fallback; nothing here touches the network at import.
+:func:`download` fetches them into the cache (or a given folder) on request only, through
+pooch (md5 verification, temporary files moved into place only when they verify) with
+mirror fallback; ``file://`` mirrors are read locally. Nothing here touches the network at
+import.
 """
 from __future__ import annotations
 
@@ -21,12 +23,15 @@ import gzip
 import hashlib
 import os
 import zlib
-import urllib.error
+import urllib.parse
 import urllib.request
+from contextlib import nullcontext
 from importlib import resources as importlib_resources
 from pathlib import Path
 
 import numpy as np
+import platformdirs
+import pooch
 
 from graph.model.limits import Limits, LimitError, check_bytes, count_elements, current
 
@@ -145,9 +150,9 @@ def load_mnist_10k() -> tuple[np.ndarray, np.ndarray]:
 
 
 def cache_dir() -> Path:
-    """The per-user cache folder, ``$XDG_CACHE_HOME/backprop-studio`` or ``~/.cache/...``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "backprop-studio"
+    """The per-user cache folder (platformdirs: ``$XDG_CACHE_HOME/backprop-studio`` or
+    ``~/.cache/backprop-studio`` on Linux, the platform's cache folder elsewhere)."""
+    return Path(platformdirs.user_cache_dir("backprop-studio", appauthor=False))
 
 
 def search_dirs(name: str, data_dir=None) -> list[Path]:
@@ -229,23 +234,50 @@ def verify(path, expected: str) -> bool:
     return file_digest(path, algorithm) == expected.lower()
 
 
-def _fetch(url: str, target: Path, progress, timeout: float) -> None:
-    tmp = target.with_name(target.name + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0)
-            done = 0
-            while True:
-                chunk = resp.read(1 << 16)
-                if not chunk:
-                    break
+class _Progress:
+    """The progress-bar object pooch's HTTP downloader drives, forwarding to ``progress``."""
+
+    def __init__(self, filename: str, progress) -> None:
+        self.filename, self.progress, self.total, self.done = filename, progress, 0, 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.progress(self.filename, self.done, self.total or 0)
+
+    def reset(self) -> None:
+        self.done = 0
+
+    def close(self) -> None:
+        pass
+
+
+def _file_downloader(filename: str, progress):
+    """A pooch downloader for ``file://`` mirrors (a local copy, an offline classroom share)."""
+    def fetch(url: str, output_file, _pooch) -> None:
+        source = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+        total, done = source.stat().st_size, 0
+        with open(source, "rb") as src, (open(output_file, "wb") if isinstance(output_file, (str, Path))
+                                         else nullcontext(output_file)) as out:
+            for chunk in iter(lambda: src.read(1 << 16), b""):
                 out.write(chunk)
                 done += len(chunk)
                 if progress is not None:
-                    progress(target.name, done, total)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+                    progress(filename, done, total)
+    return fetch
+
+
+def _fetch(url: str, folder: Path, filename: str, md5: str, progress, timeout: float) -> None:
+    """Download ``url`` into ``folder/filename`` through pooch, verifying the md5.
+
+    pooch writes to a temporary file with an unpredictable name in ``folder`` and moves
+    it into place only when the checksum matches (``ValueError`` otherwise).
+    """
+    if url.startswith("file:"):
+        downloader = _file_downloader(filename, progress)
+    else:
+        bar = _Progress(filename, progress) if progress is not None else False
+        downloader = pooch.HTTPDownloader(progressbar=bar, timeout=timeout)
+    pooch.retrieve(url, known_hash=f"md5:{md5}", fname=filename, path=folder, downloader=downloader)
 
 
 def download(name: str, dest=None, progress=None, mirrors=None, timeout: float = 15.0) -> Path:
@@ -290,9 +322,12 @@ def download(name: str, dest=None, progress=None, mirrors=None, timeout: float =
         errors = []
         for base in mirrors:
             try:
-                _fetch(base + filename, target, progress, timeout)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                errors.append(f"{base}: {getattr(exc, 'reason', exc)}")
+                _fetch(base + filename, folder, filename, md5, progress, timeout)
+            except ValueError as exc:   # pooch: the hash does not match; the download is discarded
+                errors.append(f"{base}: checksum mismatch ({' '.join(str(exc).split())[:80]})")
+                continue
+            except OSError as exc:      # requests' errors are OSErrors too (offline, refused, 404)
+                errors.append(f"{base}: {getattr(exc, 'reason', None) or exc}")
                 continue
             if verify(target, md5):
                 break

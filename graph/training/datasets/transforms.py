@@ -24,6 +24,7 @@ offset drawn uniformly from the whole pixels ``-P .. P`` along each axis (added 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -54,6 +55,9 @@ class Scaler:
                 self.scale = 1.0 / np.iinfo(x_train.dtype).max
             else:
                 lo, hi = float(x_train.min()), float(x_train.max())
+                if not (math.isfinite(lo) and math.isfinite(hi)):
+                    raise DatasetError("cannot scale to 0-1: the training data holds NaN or Inf")
+                # constant data (hi == lo) keeps scale 1: x - lo is 0, never 0 / 0
                 self.shift, self.scale = lo, 1.0 / (hi - lo) if hi > lo else 1.0
         elif mode == "standardize":
             axes = (0,) if x_train.ndim == 2 else (0,) + tuple(range(2, x_train.ndim))
