@@ -153,6 +153,14 @@ def _require(doc: dict, key: str, kind, where: _Where, place: str, what: str) ->
     return value
 
 
+def _show(value: Any) -> str:
+    """At most 60 characters of ``value`` as JSON (``repr`` for what JSON cannot hold)."""
+    try:
+        return json.dumps(value, default=repr)[:60]
+    except (ValueError, RecursionError):
+        return repr(value)[:60]
+
+
 def _kind(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
              int: "a number", float: "a number", type(None): "null"}
@@ -203,7 +211,7 @@ def _add_node(g: Graph, nd: Any, i: int, w: _Where, lim: Limits) -> None:
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                        and abs(v) <= MAX_POSITION for v in position)):
         raise w.fail(place, f"'position' must be a list of two finite numbers (within +-{MAX_POSITION:g}), "
-                            f"got {json.dumps(position)[:60]}")
+                            f"got {_show(position)}")
     label = nd.get("label", "")
     if not isinstance(label, str):
         raise w.fail(place, f"'label' must be a string, got {_kind(label)}")
@@ -241,7 +249,7 @@ def _decode_array(enc: Any, w: _Where, place: str, lim: Limits) -> np.ndarray:
                             f"(weights are stored as {WEIGHT_DTYPE!r}, little-endian float64)")
     shape = _require(enc, "shape", list, w, place, "a list")
     if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise w.fail(place, f"'shape' must be a list of non-negative whole numbers, got {json.dumps(shape)[:60]}")
+        raise w.fail(place, f"'shape' must be a list of non-negative whole numbers, got {_show(shape)}")
     try:
         count = count_elements(shape, "'shape'", lim)
     except LimitError as exc:

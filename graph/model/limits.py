@@ -24,6 +24,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 
+MAX_DIMS = 32   # NumPy allows 64; no tensor here has more than a handful
 ENV = {"max_elements": "BACKPROP_STUDIO_MAX_ELEMENTS", "max_file_bytes": "BACKPROP_STUDIO_MAX_FILE_BYTES"}
 
 
@@ -76,6 +77,8 @@ def count_elements(shape, what: str, limits: Limits | None = None) -> int:
     product over ``max_elements``; the product is computed exactly (Python ints).
     """
     lim = limits or current()
+    if len(shape) > MAX_DIMS:
+        raise LimitError(f"{what}: {len(shape)} dimensions; at most {MAX_DIMS} are allowed")
     n = 1
     for d in shape:
         if d is None:

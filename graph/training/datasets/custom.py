@@ -158,7 +158,19 @@ def _from_npy(path: Path) -> np.ndarray:
 
 
 def decode_pnm(data: bytes) -> np.ndarray:
-    """Decode PGM/PPM (P2, P3, P5, P6) into (C, H, W) uint8 (16-bit scaled down)."""
+    """Decode PGM/PPM (P2, P3, P5, P6) into (C, H, W) uint8 (16-bit scaled down).
+
+    Raises ``DatasetError`` for anything malformed.
+    """
+    try:
+        return _decode_pnm(data)
+    except (ValueError, IndexError, OverflowError) as exc:
+        if isinstance(exc, DatasetError):
+            raise
+        raise DatasetError(f"unreadable image ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from None
+
+
+def _decode_pnm(data: bytes) -> np.ndarray:
     magic = data[:2]
     if magic not in (b"P2", b"P3", b"P5", b"P6"):
         raise DatasetError(f"unsupported PNM type {magic!r} (P2, P3, P5 and P6 are read)")

@@ -30,7 +30,19 @@ SMALL_IMAGE_BYTES = 1 << 14
 
 
 def decode_png(data: bytes) -> np.ndarray:
-    """Decode a non-interlaced PNG into (C, H, W) uint8, C in {1, 3}; alpha is dropped."""
+    """Decode a non-interlaced PNG into (C, H, W) uint8, C in {1, 3}; alpha is dropped.
+
+    Raises ``DatasetError`` for anything malformed.
+    """
+    try:
+        return _decode_png(data)
+    except (ValueError, IndexError, struct.error, zlib.error) as exc:
+        if isinstance(exc, DatasetError):
+            raise
+        raise DatasetError(f"unreadable image ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from None
+
+
+def _decode_png(data: bytes) -> np.ndarray:
     if not data.startswith(SIGNATURE):
         raise DatasetError("not a PNG file (bad signature)")
     pos, idat, palette, header = 8, [], None, None
