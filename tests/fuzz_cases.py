@@ -85,10 +85,15 @@ def _template_doc(name: str) -> str:
 
 
 def _set(doc, path, value):
+    """Replace the value at ``path``; a path an earlier mutation removed is skipped."""
     target = doc
     for key in path[:-1]:
+        if not isinstance(target, (dict, list)) or isinstance(target, list) and not (
+                isinstance(key, int) and key < len(target)) or isinstance(target, dict) and key not in target:
+            return
         target = target[key]
-    target[path[-1]] = value
+    if isinstance(target, dict) or isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target):
+        target[path[-1]] = value
 
 
 def _mutate_bytes(draw, data: bytes) -> bytes:

@@ -117,3 +117,21 @@ def test_a_cycle_in_a_file_is_still_reported(tmp_path):
            "nodes": [{"id": "a", "type": "Add", "params": {}}, {"id": "b", "type": "ReLU", "params": {}}],
            "edges": [{"src": "a", "dst": "b", "dst_port": "x"}, {"src": "b", "dst": "a", "dst_port": "a"}]}
     assert "cycle" in load_error(write(tmp_path, doc))
+
+
+@pytest.mark.parametrize("text", ["[" * 100000, '{"format": "backprop-studio-graph", "version": 1, "nodes": '
+                                  '[{"id": "c", "type": "Constant", "params": {"value": 1e400}}], "edges": []}'])
+def test_cli_prints_one_line_and_exits_2(tmp_path, capsys, text):
+    from graph.cli.main import main
+    path = write(tmp_path, text)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err
+
+
+def test_feed_files_are_read_without_pickle_advice(tmp_path, capsys):
+    from graph.cli.main import main
+    (tmp_path / "bad.npy").write_bytes(b"\x80\x04garbage-pickle")
+    assert main(["run", "two_layer_net", "--feed", f"x={tmp_path / 'bad.npy'}"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.npy" in err and "allow_pickle" not in err and err.count("\n") == 1

@@ -17,6 +17,7 @@ from graph.model.limits import Limits
 from graph.model.graph import Graph
 from graph.run import memory
 from graph.run.engine import Engine
+from graph.training import npyfile
 
 PROG = "backprop-studio"
 
@@ -87,10 +88,10 @@ def parse_feeds(items: list[str], engine: Engine) -> dict:
         if id not in inputs:
             raise FeedError(f"--feed {item}: no Input node {id!r} (inputs: {', '.join(inputs) or 'none'})")
         try:
-            feeds[id] = np.load(path, allow_pickle=False)
+            feeds[id] = npyfile.load_npy(path)   # header checked first; never a pickle
         except FileNotFoundError:
             raise UsageError(f"--feed {item}: no such file: {path}") from None
-        except (ValueError, OSError) as exc:
+        except (npyfile.NpyError, OSError) as exc:
             raise UsageError(f"--feed {item}: cannot read {path} as a .npy array ({exc})") from None
     return feeds
 

@@ -45,7 +45,7 @@ def cmd_run(args) -> int:
     feeds = parse_feeds(args.feed, eng)
     feeds, notes = random_feeds(eng, feeds, batch=args.batch, seed=args.seed)
     batch = next((int(np.shape(v)[0]) for v in feeds.values() if np.ndim(v) > 0), 1)
-    notes.append(check_memory(g, batch, args.dtype, True, args, slots=0))
+    mem_note = check_memory(g, batch, args.dtype, True, args, slots=0)
     if args.backend != "numpy":
         notes.append(f"backend: {eng.backend_note}")
     eng.forward(feeds, train=args.train)
@@ -60,7 +60,8 @@ def cmd_run(args) -> int:
     if args.json:
         doc = {"nodes": {id: {"type": t, "value": to_json(v), "grad": None if gr is None else to_json(gr)}
                          for id, (t, v, gr) in nodes.items()},
-               "loss": eng.loss_id, "dtype": args.dtype, "backend": eng.backend, "notes": notes}
+               "loss": eng.loss_id, "dtype": args.dtype, "backend": eng.backend, "notes": notes,
+               "memory": mem_note}
         print(json.dumps(doc))
         return 0
     for note in notes:
@@ -69,6 +70,7 @@ def cmd_run(args) -> int:
     print(table(rows, ["node", "type", "value (forward)", "grad ∂L/∂out (backward)"]))
     if eng.loss_id is not None:
         print(f"output {eng.loss_id} = {describe_array(eng.value(eng.loss_id))}")
+    print(mem_note)
     return 0
 
 
