@@ -113,7 +113,8 @@ def main() -> int:
             t["slowest"] = max(t["slowest"], stats["slowest"])
             t["peak"] = max(t["peak"], stats["peak"])
             t["rss_mib"] = max(t["rss_mib"], stats["rss_mib"])
-            print(f"  {stats['target']}: +{stats['cases']} cases, {len(stats['failures'])} failures", flush=True)
+            first = f"; first: {stats['failures'][0][0].splitlines()[0]}" if stats["failures"] else ""
+            print(f"  {stats['target']}: +{stats['cases']} cases, {len(stats['failures'])} failures{first}", flush=True)
     seconds = time.perf_counter() - t0
     print(f"\n{'target':<14}{'cases':>9}{'failures':>10}{'slowest s':>11}{'peak MiB':>10}{'worker RSS MiB':>16}")
     for name in names:

@@ -187,12 +187,14 @@ def _from_dict(doc: Any, source: str, limits: Limits | None = None) -> tuple[Gra
     g = Graph()
     for i, nd in enumerate(nodes):
         _add_node(g, nd, i, w, lim)
-    for i, ed in enumerate(edges):
-        _add_edge(g, ed, i, w)
+    links = [_edge_tuple(g, ed, i, w) for i, ed in enumerate(edges)]
     try:
-        g.check_acyclic()   # once for the whole file: a check per edge made loading quadratic
+        # saved work in progress may have shape errors the editor shows; keep them. One
+        # acyclicity check for the whole file: a check per edge made loading quadratic
+        g.connect_many(links)
     except GraphError as exc:
-        raise w.fail("edges", str(exc)) from None
+        index = getattr(exc, "index", None)
+        raise w.fail("edges" if index is None else f"edges[{index}]", str(exc)) from None
     _check_sizes(g, w, lim)
     _check_weight_shapes(g, w)
     return g, meta
@@ -272,7 +274,8 @@ def _decode_array(enc: Any, w: _Where, place: str, lim: Limits) -> np.ndarray:
     return arr
 
 
-def _add_edge(g: Graph, ed: Any, i: int, w: _Where) -> None:
+def _edge_tuple(g: Graph, ed: Any, i: int, w: _Where) -> tuple[str, str, str, str]:
+    """``(src, src_port, dst, dst_port)`` of ``edges[i]``, its fields and nodes checked."""
     place = f"edges[{i}]"
     if not isinstance(ed, dict):
         raise w.fail(place, f"expected an object, got {_kind(ed)}")
@@ -283,11 +286,7 @@ def _add_edge(g: Graph, ed: Any, i: int, w: _Where) -> None:
     for end, id in (("src", src), ("dst", dst)):
         if not g.has_node(id):
             raise w.fail(place, f"{end} {id!r} is not a node in this file")
-    try:
-        # saved work in progress may have shape errors the editor shows; keep them
-        g.connect(src, dst, dst_port=dst_port, src_port=src_port, check_shapes=False, check_cycle=False)
-    except GraphError as exc:
-        raise w.fail(place, str(exc)) from None
+    return src, src_port, dst, dst_port
 
 
 def _check_numbers(value: Any, w: _Where, place: str, lim: Limits, depth: int = 0) -> None:

@@ -85,11 +85,12 @@ def count_elements(shape, what: str, limits: Limits | None = None) -> int:
             continue
         if isinstance(d, bool) or not isinstance(d, int) or d < 0:
             raise LimitError(f"{what}: dimension {d!r} is not a whole number >= 0")
-        n *= d
+        # zero-sized dims are multiplied as 1: NumPy refuses (0, 2**32, 2**32) as too big too
+        n *= max(d, 1)
         if n > lim.max_elements:
             raise LimitError(f"{what}: shape {_fmt(shape)} has over {lim.max_elements:,} values "
                              f"(the limit; raise it with --max-elements or ${ENV['max_elements']})")
-    return n
+    return 0 if any(d == 0 for d in shape) else n
 
 
 def check_bytes(nbytes: int, what: str, limits: Limits | None = None) -> None:
