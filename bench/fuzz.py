@@ -30,6 +30,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HANG_S = 10.0
 
 
+def warm_up(name: str) -> None:
+    """Imports and cached documents outside the measured cases (Qt's import takes seconds)."""
+    import fuzz_cases
+    from graph.model import templates
+
+    if name == "typed_value":
+        import app.inspector  # noqa: F401
+        import app.stepping.inputs  # noqa: F401
+    for template in ["small_trained", *templates.names()]:
+        fuzz_cases._template_doc(template)
+    fuzz_cases._checkpoint_state_json()
+
+
 def run_chunk(job: tuple) -> dict:
     """Run ``n`` hypothesis cases of one target in this process; return the statistics."""
     name, n, seed, alloc_limit, trace = job
@@ -41,6 +54,7 @@ def run_chunk(job: tuple) -> dict:
 
     limits.override(max_elements=2 ** 22, max_file_bytes=2 ** 25)
     strategy, check = TARGETS[name]
+    warm_up(name)
     stats = {"target": name, "cases": 0, "failures": [], "slowest": (0.0, ""), "peak": (0, "")}
     if trace:
         tracemalloc.start()
@@ -104,8 +118,13 @@ def main() -> int:
             seed, left = seed + 1, left - n
     t0 = time.perf_counter()
     totals: dict = {}
-    with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
-        for stats in pool.imap_unordered(run_chunk, jobs):
+    if args.jobs > 1:
+        pool = mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1)
+        results = pool.imap_unordered(run_chunk, jobs)
+    else:   # in this process: nothing to lose to a broken pipe on a crowded machine
+        pool, results = None, map(run_chunk, jobs)
+    try:
+        for stats in results:
             t = totals.setdefault(stats["target"], {"cases": 0, "failures": [], "slowest": (0.0, ""),
                                                     "peak": (0, ""), "rss_mib": 0.0})
             t["cases"] += stats["cases"]
@@ -115,6 +134,9 @@ def main() -> int:
             t["rss_mib"] = max(t["rss_mib"], stats["rss_mib"])
             first = f"; first: {stats['failures'][0][0].splitlines()[0]}" if stats["failures"] else ""
             print(f"  {stats['target']}: +{stats['cases']} cases, {len(stats['failures'])} failures{first}", flush=True)
+    finally:
+        if pool is not None:
+            pool.close()
     seconds = time.perf_counter() - t0
     print(f"\n{'target':<14}{'cases':>9}{'failures':>10}{'slowest s':>11}{'peak MiB':>10}{'worker RSS MiB':>16}")
     for name in names:
