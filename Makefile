@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.engine_overhead
 	$(BIN)/python -m bench.engine_simple_convnet
 	$(BIN)/python -m bench.train_vs_torch
+	$(BIN)/python -m bench.run_vs_torch
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.gui_vs_cli
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.editor_open_pan
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.step_latency
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.step_play_frame

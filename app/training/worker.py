@@ -59,7 +59,7 @@ class RunConfig:
     dropout: float | None = None
     max_iterations: int | None = None
     snapshot_every: int = 10
-    max_rate: float = 10.0
+    max_rate: float = 5.0
     views_interval: float = 0.5
     histograms: bool = True
 
