@@ -92,3 +92,30 @@ def test_training_dock_has_crop_scaling_shuffle_and_a_preview(qtbot, tmp_path, m
     panel.settings.load("xor")
     assert opts.preview.isHidden() and "images" in opts.preview_note.text()
     panel.shutdown()
+
+
+# the stop still evaluates all of mnist-10k: about half a minute per network on 2 shared cores
+@pytest.mark.parametrize("name", ["lenet", pytest.param("conv_residual", marks=pytest.mark.slow),
+                                  pytest.param("deep_convnet", marks=pytest.mark.slow),
+                                  pytest.param("all_conv", marks=pytest.mark.slow)])
+def test_new_cnn_templates_train_from_the_training_dock(qtbot, tmp_path, monkeypatch, name):
+    monkeypatch.setenv("BACKPROP_STUDIO_HOME", str(tmp_path / "home"))
+    from app.main_window import MainWindow  # noqa: PLC0415
+
+    window = MainWindow(restore_layout=False)
+    window.quiet = True
+    window.prompt_unsaved = lambda: "discard"
+    qtbot.addWidget(window)
+    window.show()
+    window.open_template(name, ask=False)
+    panel = window.training
+    panel.dock.show()
+    panel.dock.raise_()
+    qtbot.waitUntil(lambda: panel.settings.splits is not None)
+    panel.settings.batch_size.setValue(20)
+    assert panel.start(fresh=True, max_iterations=2, compare_float16=False)
+    with qtbot.waitSignal(panel.run_ended, timeout=120_000) as ended:
+        pass
+    assert ended.args[0] == "stopped"          # max_iterations ends it as a user's Stop would
+    assert any(window.document.graph.node(n).weights for n in window.document.graph.nodes())
+    panel.shutdown()
