@@ -1,4 +1,4 @@
-"""import-weights: 'node/tensor' weight files back into a graph, every key and shape checked."""
+"""import-weights (weight files back into a graph, every key and shape checked) and export refusals."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,3 +35,10 @@ def test_import_weights_names_a_file_that_is_not_an_npz(tmp_path, capsys):
     rc = main(["import-weights", "two_layer_net", str(tmp_path / "bad.npz"), "-o", str(tmp_path / "o.json")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "bad.npz: not a .npz archive" in err[0] and "pickle" not in err[0]
+
+
+def test_pytorch_export_refuses_a_dataset_that_does_not_fit_in_one_line(tmp_path, capsys):
+    rc = main(["export", "simple_convnet", "--format", "pytorch", "-o", str(tmp_path), "--dataset", "spiral"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "cannot export train.py for spiral: dataset samples have shape (2,)" in err[0]

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from graph.exchange.common import ExchangeError, inference_part, python_names, training_settings, weight_dict
+from graph.exchange.common import ExchangeError, inference_part, training_settings, weight_dict
 from graph.exchange.pytorch_export import model_source, write_weights_file
 from graph.model.graph import Graph
-from graph.training.datasets import DatasetError, load_dataset, split_indices
+from graph.training.datasets import DatasetError, check_labels_fit, fit_to_input, load_dataset, split_indices
 from graph.training.datasets.mnist import FILES, embedded_dir, locate
 from graph.training.optim import make_optimizer
 from graph.training.schedules import ScheduleError, make_schedule
@@ -108,12 +108,19 @@ def settings(g: Graph, meta: dict | None, folder: Path, data_dir=None, overrides
     part = inference_part(g)
     loss = g.node(part.losses[0])
     label = g.fed_ports(loss.id)["t"]
+    if data is not None:  # the same checks as the app's Trainer, before a script that would fail
+        data_id = part.inputs[0]
+        try:
+            fit_to_input(data.x_train[:1], g.node(data_id).params["shape"], data_id)
+            width = part.shapes.get(part.outputs[0], (None,))
+            check_labels_fit(data.num_classes, g.node(label).params["shape"], width[-1] if width else None, label)
+        except DatasetError as exc:
+            raise ExchangeError(f"cannot export train.py for {spec}: {exc}") from None
     scaling = cfg["scaling"]
     if scaling == "auto":
         scaling = data.default_scaling if data is not None else "unit"
     return {
         "graph": "graph",
-        "data_input": python_names(part.order)[part.inputs[0]],
         "input_shape": list(g.node(part.inputs[0]).params["shape"]),
         "label_shape": list(g.node(label).params["shape"]),
         "num_classes": data.num_classes if data is not None else 10,
@@ -126,6 +133,11 @@ def settings(g: Graph, meta: dict | None, folder: Path, data_dir=None, overrides
         "eval_batch_size": int(cfg["eval_batch_size"]), "shuffle": bool(cfg.get("shuffle", True)),
         "train_size": cfg.get("train_size"), "max_iterations": cfg.get("max_iterations"),
     }
+
+
+def _pretty(value, indent: int) -> str:
+    """``value`` as a Python literal whose continuation lines line up after ``indent`` columns."""
+    return pprint.pformat(value, width=100 - indent, sort_dicts=False).replace("\n", "\n" + " " * indent)
 
 
 def export_pytorch(g: Graph, folder, meta: dict | None = None, name: str = "graph", weights: str = "npz",
@@ -145,7 +157,7 @@ def export_pytorch(g: Graph, folder, meta: dict | None = None, name: str = "grap
         return lines + [f"train.py not written: {why}"]
     s = settings(g, meta, folder, data_dir, overrides)
     s["graph"] = name
-    literal = "".join(f"    {k!r}: {pprint.pformat(v, width=90, sort_dicts=False)},\n" for k, v in s.items())
+    literal = "".join(f"    {k!r}: {_pretty(v, 6 + len(repr(k)))},\n" for k, v in s.items())
     text = template_text().replace("SETTINGS = {}  # @SETTINGS@", "SETTINGS = {\n" + literal + "}")
     (folder / "train.py").write_text(text, encoding="utf-8")
     if training_settings(meta)["config"].get("augment"):
