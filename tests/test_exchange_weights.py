@@ -41,4 +41,11 @@ def test_pytorch_export_refuses_a_dataset_that_does_not_fit_in_one_line(tmp_path
     rc = main(["export", "simple_convnet", "--format", "pytorch", "-o", str(tmp_path), "--dataset", "spiral"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1
-    assert "cannot export train.py for spiral: dataset samples have shape (2,)" in err[0]
+    assert "train.py cannot train on spiral: dataset samples have shape (2,)" in err[0]
+
+
+def test_pytorch_export_without_a_fitting_saved_dataset_writes_the_model_only(tmp_path, capsys):
+    assert main(["export", "toy_mlp", "--format", "pytorch", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "train.py not written: train.py cannot train on mnist-10k" in out and "--dataset" in out
+    assert (tmp_path / "model.py").is_file() and not (tmp_path / "train.py").exists()

@@ -115,7 +115,7 @@ def settings(g: Graph, meta: dict | None, folder: Path, data_dir=None, overrides
             width = part.shapes.get(part.outputs[0], (None,))
             check_labels_fit(data.num_classes, g.node(label).params["shape"], width[-1] if width else None, label)
         except DatasetError as exc:
-            raise ExchangeError(f"cannot export train.py for {spec}: {exc}") from None
+            raise ExchangeError(f"train.py cannot train on {spec}: {exc}") from None
     scaling = cfg["scaling"]
     if scaling == "auto":
         scaling = data.default_scaling if data is not None else "unit"
@@ -155,7 +155,13 @@ def export_pytorch(g: Graph, folder, meta: dict | None = None, name: str = "grap
     why = trainable(g)
     if why is not None:
         return lines + [f"train.py not written: {why}"]
-    s = settings(g, meta, folder, data_dir, overrides)
+    try:
+        s = settings(g, meta, folder, data_dir, overrides)
+    except ExchangeError as exc:
+        if (overrides or {}).get("dataset"):
+            raise
+        # the saved (or default) dataset does not fit: the model is still useful on its own
+        return lines + [f"train.py not written: {exc} (choose a dataset with --dataset)"]
     s["graph"] = name
     literal = "".join(f"    {k!r}: {_pretty(v, 6 + len(repr(k)))},\n" for k, v in s.items())
     text = template_text().replace("SETTINGS = {}  # @SETTINGS@", "SETTINGS = {\n" + literal + "}")
