@@ -80,11 +80,26 @@ class ExportDialog(QtWidgets.QDialog):
 
 @dataclass
 class ExchangeUI:
-    """The two File menu actions and the commands behind them (tests call these directly)."""
+    """The two File menu actions and the commands behind them (tests call these directly).
+
+    ``training`` is the training panel: its current settings (when it has a dataset
+    loaded) are what the exported ``train.py`` uses, else the file's saved ones.
+    """
 
     parts: EditorParts
     export_action: QAction
     import_action: QAction
+    training: object = None
+
+    def export_meta(self) -> dict:
+        """The document's meta, with ``training`` from the Training dock's settings when set up."""
+        meta = dict(self.parts.document.meta)
+        settings = getattr(self.training, "settings", None)
+        if settings is not None and settings.splits is not None:
+            values = settings.values()
+            meta["training"] = {"config": {k: v for k, v in values.items() if k != "dataset"},
+                                "dataset": values["dataset"]}
+        return meta
 
     @property
     def window(self):
@@ -114,12 +129,12 @@ class ExchangeUI:
         g, name = doc.graph.copy(), doc.name
         try:
             if fmt == "onnx":
-                export_onnx(g, path, doc.meta)
+                export_onnx(g, path, self.export_meta())
                 lines = [f"{path}: ONNX opset 17"]
             elif fmt == "numpy":
                 lines = export_numpy(g, path, name)
             else:
-                lines = export_pytorch(g, path, doc.meta, name)
+                lines = export_pytorch(g, path, self.export_meta(), name)
         except (ExchangeError, GraphError, OSError, ValueError) as exc:
             self.window.show_error("Export failed", f"Could not export to {path}: {exc}")
             return False
@@ -149,15 +164,15 @@ class ExchangeUI:
         return True
 
 
-def build_exchange(parts: EditorParts) -> ExchangeUI:
-    """Add File ▸ Export… and File ▸ Import ONNX… above Quit."""
+def build_exchange(parts: EditorParts, training=None) -> ExchangeUI:
+    """Add File ▸ Export… and File ▸ Import ONNX… above Quit; ``training``: the training panel."""
     window = parts.window
     export = QAction("&Export…", window)
     export.setShortcut("Ctrl+E")
     export.setStatusTip("Export the graph as PyTorch code (with a multi-GPU train.py), NumPy code or ONNX")
     imp = QAction("&Import ONNX…", window)
     imp.setStatusTip("Open an ONNX model as a graph you can step through and train")
-    ui = ExchangeUI(parts, export, imp)
+    ui = ExchangeUI(parts, export, imp, training)
     export.triggered.connect(lambda _checked=False: ui.export_dialog())
     imp.triggered.connect(lambda _checked=False: ui.import_dialog())
     quit_action = parts.action_set["quit"]

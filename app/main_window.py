@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         from .concepts.assemble import build_concepts  # noqa: PLC0415 - the panels import pyqtgraph
 
         self.concepts = build_concepts(self.parts, self.stepping.controller)
-        self.exchange = build_exchange(self.parts)
+        self.exchange = build_exchange(self.parts, self.training)
         self.labs = build_labs(self.parts, self.training)
         # docks tabified beside the inspector come to the front; selecting a node should
         # show its parameters until a run or training asks for its own tab

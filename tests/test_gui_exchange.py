@@ -63,3 +63,14 @@ def test_import_of_a_corrupt_file_is_one_error_and_keeps_the_document(window, tm
     level, text = window.log.entries[-1]
     assert level == "error" and "broken.onnx" in text and "\n" not in text
     assert "mul_tax" in window.document.graph.nodes()
+
+
+def test_pytorch_export_uses_the_training_dock_settings(window, tmp_path):
+    window.open_template("toy_mlp", ask=False)
+    settings = window.training.settings
+    assert settings.load("circle")
+    settings.epochs.setValue(7)
+    assert window.exchange.export_to("pytorch", str(tmp_path / "toy"))
+    text = (tmp_path / "toy" / "train.py").read_text()
+    assert "'epochs': 7," in text and "'name': 'circle'" in text
+    assert (tmp_path / "toy" / "data" / "dataset.npz").is_file()
