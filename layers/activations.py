@@ -43,7 +43,7 @@ class _Activation(Op):
 
 @register
 class Step(_Activation):
-    """out = 1 if x > 0 else 0 (the perceptron's activation)."""
+    """out = 1 if x > 0 else 0 (the perceptron's activation). The cache is x's shape."""
 
     type_name = "Step"
     rule = "∂L/∂x = ∂L/∂out × 0   (flat everywhere except the jump at 0)"
@@ -62,7 +62,7 @@ class Step(_Activation):
 
 @register
 class Sigmoid(_Activation):
-    """out = 1 / (1 + exp(-x))."""
+    """out = 1 / (1 + exp(-x)). The cache is out (x's shape)."""
 
     type_name = "Sigmoid"
     rule = "∂L/∂x = ∂L/∂out × out × (1 − out)"
@@ -85,7 +85,7 @@ class Sigmoid(_Activation):
 
 @register
 class Tanh(_Activation):
-    """out = tanh(x)."""
+    """out = tanh(x). The cache is out (x's shape)."""
 
     type_name = "Tanh"
     rule = "∂L/∂x = ∂L/∂out × (1 − out²)"
@@ -108,7 +108,7 @@ class Tanh(_Activation):
 
 @register
 class ReLU(_Activation):
-    """out = max(x, 0)."""
+    """out = max(x, 0). The cache is the bool mask x > 0 (x's shape)."""
 
     type_name = "ReLU"
     rule = "∂L/∂x = ∂L/∂out × (x > 0)"
@@ -154,7 +154,7 @@ class ReLU(_Activation):
 
 @register
 class LeakyReLU(_Activation):
-    """out = x if x > 0 else alpha · x."""
+    """out = x if x > 0 else alpha · x. The cache is the local slope, 1 or alpha (x's shape)."""
 
     type_name = "LeakyReLU"
     param_spec = (ParamSpec("alpha", "float", 0.01, "slope for x ≤ 0", low=0.0, high=1.0),)
@@ -180,7 +180,7 @@ class LeakyReLU(_Activation):
 class Softmax(_Activation):
     """out_i = exp(x_i) / Σ_j exp(x_j) along the last axis.
 
-    x : (..., K) scores;  out : (..., K) probabilities summing to 1 over K.
+    x : (..., K) scores;  out : (..., K) probabilities summing to 1 over K. The cache is out.
     """
 
     type_name = "Softmax"
@@ -201,7 +201,7 @@ class Softmax(_Activation):
 
 @register
 class Identity(_Activation):
-    """out = x."""
+    """out = x. The cache is None."""
 
     type_name = "Identity"
     rule = "∂L/∂x = ∂L/∂out × 1"

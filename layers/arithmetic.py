@@ -5,8 +5,31 @@ undone by the one shared :func:`unbroadcast`.
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from .base import Op, array_module, ParamSpec, ShapeError, broadcast_shapes, fmt_num, fmt_shape, is_scalar, unbroadcast
 from .registry import register
+
+
+class ShapesCache(NamedTuple):
+    """Add's and Sub's cache: only the input shapes, to undo broadcasting."""
+
+    a_shape: tuple
+    b_shape: tuple
+
+
+class OperandsCache(NamedTuple):
+    """Mul's, Div's and MatMul's cache: the inputs themselves, in their own shapes."""
+
+    a: Any
+    b: Any
+
+
+class MeanCache(NamedTuple):
+    """Mean's cache."""
+
+    x_shape: tuple      # the input's shape, which ∂L/∂x gets back
+    count: int          # entries averaged into each output entry
 
 
 class _Binary(Op):
@@ -27,10 +50,10 @@ class Add(_Binary):
 
     def forward(self, inputs, params, train, rng=None):
         a, b = inputs
-        return a + b, (a.shape, b.shape)
+        return a + b, ShapesCache(a.shape, b.shape)
 
     def backward(self, dout, cache, need_inputs=True):
-        sa, sb = cache
+        sa, sb = cache.a_shape, cache.b_shape
         return [unbroadcast(dout, sa), unbroadcast(dout, sb)], {}
 
     def rule_with_numbers(self, inputs, dout, input_grads):
@@ -50,10 +73,10 @@ class Sub(_Binary):
 
     def forward(self, inputs, params, train, rng=None):
         a, b = inputs
-        return a - b, (a.shape, b.shape)
+        return a - b, ShapesCache(a.shape, b.shape)
 
     def backward(self, dout, cache, need_inputs=True):
-        sa, sb = cache
+        sa, sb = cache.a_shape, cache.b_shape
         return [unbroadcast(dout, sa), unbroadcast(-dout, sb)], {}
 
 
@@ -67,10 +90,10 @@ class Mul(_Binary):
 
     def forward(self, inputs, params, train, rng=None):
         a, b = inputs
-        return a * b, (a, b)
+        return a * b, OperandsCache(a, b)
 
     def backward(self, dout, cache, need_inputs=True):
-        a, b = cache
+        a, b = cache.a, cache.b
         return [unbroadcast(dout * b, a.shape), unbroadcast(dout * a, b.shape)], {}
 
     def rule_with_numbers(self, inputs, dout, input_grads):
@@ -92,10 +115,10 @@ class Div(_Binary):
 
     def forward(self, inputs, params, train, rng=None):
         a, b = inputs
-        return a / b, (a, b)
+        return a / b, OperandsCache(a, b)
 
     def backward(self, dout, cache, need_inputs=True):
-        a, b = cache
+        a, b = cache.a, cache.b
         return [unbroadcast(dout / b, a.shape), unbroadcast(-dout * a / (b * b), b.shape)], {}
 
 
@@ -121,10 +144,10 @@ class MatMul(Op):
 
     def forward(self, inputs, params, train, rng=None):
         a, b = inputs
-        return a @ b, (a, b)
+        return a @ b, OperandsCache(a, b)
 
     def backward(self, dout, cache, need_inputs=True):
-        a, b = cache
+        a, b = cache.a, cache.b
         a2 = a.reshape(-1, a.shape[-1])
         d2 = dout.reshape(-1, dout.shape[-1])
         return [dout @ b.T, a2.T @ d2], {}
@@ -156,7 +179,7 @@ class _Reduce(Op):
 
 @register
 class Sum(_Reduce):
-    """out = Σ x (all entries, or along one axis)."""
+    """out = Σ x (all entries, or along one axis). The cache is x's shape."""
 
     type_name = "Sum"
     rule = "∂L/∂x = ∂L/∂out copied to every summed entry"
@@ -173,7 +196,7 @@ class Sum(_Reduce):
 
 @register
 class Mean(_Reduce):
-    """out = mean(x) (all entries, or along one axis)."""
+    """out = mean(x) (all entries, or along one axis). The cache is a :class:`MeanCache`."""
 
     type_name = "Mean"
     rule = "∂L/∂x = ∂L/∂out / n for every averaged entry"
@@ -182,10 +205,10 @@ class Mean(_Reduce):
     def forward(self, inputs, params, train, rng=None):
         (x,) = inputs
         out = x.mean(axis=self._axis())
-        return out, (x.shape, x.size // max(out.size, 1))
+        return out, MeanCache(x.shape, x.size // max(out.size, 1))
 
     def backward(self, dout, cache, need_inputs=True):
-        shape, n = cache
+        shape, n = cache.x_shape, cache.count
         return [self._spread(dout / n, shape)], {}
 
 

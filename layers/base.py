@@ -13,6 +13,13 @@ spec, palette category, local-derivative rule) and whose two methods do the math
 Nothing is stored on the instance between calls except the op's configuration
 (``self.config``), so an engine can keep every step's cache and replay time.
 Incoming arrays are never mutated.
+
+The cache is opaque to everyone but the op (and the op's own module): an engine only
+hands it back to ``backward``. An op that keeps several things returns a ``NamedTuple``
+defined next to it (``ConvCache``, ``AffineCache``, ...) whose fields say what each one
+is, with its shape; an op that needs one thing (ReLU's mask, Flatten's input shape)
+returns just that, and its docstring says what it is. Code outside an op's module reads
+fields by name, never by position (``layers.fused`` reads ``ConvCache.oh``).
 """
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ kernel offsets, adding one strided slice per offset. Nothing loops over samples 
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from .base import Op, ParamSpec, ShapeError, array_module, fmt_shape, wants
@@ -132,6 +134,23 @@ def col2im(dcol, padded_shape: tuple, fh: int, fw: int, stride: int, oh: int, ow
     return dx
 
 
+class ConvCache(NamedTuple):
+    """What :meth:`Conv2D.forward_columns` keeps for :meth:`Conv2D.backward_columns`.
+
+    K = C·FH·FW, plus one row of ones when the op has a bias.
+    """
+
+    col: Any            # (N, K [+1], OH·OW) im2col matrix, columns in ``tile`` order
+    wmat: Any           # (FN, C·FH·FW) the filters as a matrix (without the bias column)
+    padded_shape: tuple  # (N, C, H + 2P, W + 2P)
+    x_shape: tuple      # (N, C, H, W)
+    fh: int             # kernel height FH
+    fw: int             # kernel width FW
+    oh: int             # output height OH
+    ow: int             # output width OW
+    tile: int           # column order (1: row-major; T: grouped by T×T tile, see window_view)
+
+
 @register
 class Conv2D(Op):
     """Convolution of a batch of images with FN learnable filters.
@@ -211,7 +230,7 @@ class Conv2D(Op):
         (x,) = inputs
         out, cache = self.forward_columns(x, params)
         n, fn = out.shape[:2]
-        return out.reshape((n, fn) + cache[4][2:]), cache
+        return out.reshape(n, fn, cache.oh, cache.ow), cache
 
     def forward_columns(self, x, params, tile: int = 1, then=None):
         """The convolution with its output as columns: x : (N, C, H, W) -> (N, FN, OH·OW).
@@ -221,7 +240,7 @@ class Conv2D(Op):
         groups of samples (``parallel.sub_slices``: im2col copy, then their matrix
         products). ``then(out, rows)``, if given, is called right after each group of
         samples ``rows`` (a slice) has its output, on the same thread. Returns
-        ``(out, cache)`` for :meth:`backward_columns`.
+        ``(out, cache)``, the cache a :class:`ConvCache` for :meth:`backward_columns`.
         """
         xp = array_module(x)
         w = params["W"]
@@ -248,7 +267,7 @@ class Conv2D(Op):
                     then(out, rows)
 
         run_batch(part, out)  # every sample's product is the same BLAS call on any split
-        return out, (col, wmat, xpad.shape, x.shape, (fh, fw, oh, ow), tile)
+        return out, ConvCache(col, wmat, xpad.shape, x.shape, fh, fw, oh, ow, tile)
 
     def backward(self, dout, cache, need_inputs=True):
         n, fn, oh, ow = dout.shape
@@ -261,7 +280,8 @@ class Conv2D(Op):
         writes ``d3[rows]`` just before they are used. Returns ``([dx or None], {"W": ...,
         "b": ...})``.
         """
-        col, wmat, padded_shape, x_shape, (fh, fw, oh, ow), tile = cache
+        col, wmat, padded_shape, x_shape = cache.col, cache.wmat, cache.padded_shape, cache.x_shape
+        fh, fw, oh, ow, tile = cache.fh, cache.fw, cache.oh, cache.ow, cache.tile
         xp = array_module(d3)
         n, fn = d3.shape[:2]
         # Σ_n dout_n · col_nᵀ: per-sample products, then one sum on this thread (the same

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +27,14 @@ def _features(name: str, x: tuple) -> int:
 def _input_shapes(op: Op, shapes) -> dict:
     """``shapes`` may already be a name -> shape dict, or the op's input shapes."""
     return dict(shapes) if isinstance(shapes, dict) else op.param_shapes(*shapes)
+
+
+class AffineCache(NamedTuple):
+    """What :meth:`Affine.forward` keeps for the backward pass."""
+
+    x2: Any             # (N, D) the input folded to a matrix ((1, D) for a single vector)
+    w: Any              # (D, M) the weights used
+    x_shape: tuple      # the input's own shape, which ∂L/∂x gets back
 
 
 @register
@@ -84,10 +93,10 @@ class Affine(Op):
         out = parallel.matmul(x2, w)
         if self.config["bias"]:
             out += params["b"]
-        return (out.reshape(-1) if x.ndim == 1 else out), (x2, w, x.shape)
+        return (out.reshape(-1) if x.ndim == 1 else out), AffineCache(x2, w, x.shape)
 
     def backward(self, dout, cache, need_inputs=True):
-        x2, w, shape = cache
+        x2, w, shape = cache.x2, cache.w, cache.x_shape
         d2 = dout.reshape(x2.shape[0], w.shape[1])
         grads = {"W": parallel.matmul(x2.T, d2)}
         if self.config["bias"]:
@@ -100,7 +109,7 @@ class Affine(Op):
 class Flatten(Op):
     """out = x reshaped to (N, D): every axis after the batch axis folded into one.
 
-    x : (N, d1, d2, ...);  out : (N, d1·d2·…).
+    x : (N, d1, d2, ...);  out : (N, d1·d2·…). The cache is x's shape.
     """
 
     type_name = "Flatten"

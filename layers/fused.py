@@ -20,9 +20,23 @@ Shapes: x : (N, C, H, W) -> conv (N, FN, OH, OW) -> out (N, FN, OH/K, OW/K).
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from .base import array_module
+from .conv import ConvCache
 from .parallel import run_batch
 from .pooling import first_max, index_dtype, spread_to_winners
+
+
+class ConvPoolCache(NamedTuple):
+    """What :func:`conv_pool_forward` keeps for :func:`conv_pool_backward` (P = OH/K · OW/K)."""
+
+    conv: ConvCache     # the convolution's own cache, columns in K×K tile order
+    k: int              # pooling window and stride K
+    row_idx: Any        # (N, FN, P) which tile row holds each window's first maximum
+    col_idx: Any        # (N, FN, K, P) per tile row, which column holds that row's first maximum
+    mask: Any           # (N, FN, P) bool, pooled maximum > 0 (the ReLU's mask), or None without ReLU
+    cols: Any           # (N, FN, OH·OW) the convolution's output columns, tiled (for conv_output)
 
 
 def conv_pool_forward(conv, x, params, k: int, relu: bool):
@@ -30,7 +44,7 @@ def conv_pool_forward(conv, x, params, k: int, relu: bool):
 
     The convolution's OH and OW must be multiples of ``k`` (``k`` ≥ 2). Each group of a few
     samples is pooled right after its convolution, while its output is still in cache.
-    Returns ``(out (N, FN, OH/K, OW/K), cache)``.
+    Returns ``(out (N, FN, OH/K, OW/K), cache)``, the cache a :class:`ConvPoolCache`.
     """
     xp = array_module(x)
     n, fn, oh, ow = conv.infer_shape(x.shape)
@@ -53,7 +67,7 @@ def conv_pool_forward(conv, x, params, k: int, relu: bool):
             xp.maximum(o, zero, out=o)
 
     cols, conv_cache = conv.forward_columns(x, params, tile=k, then=pool)
-    return out.reshape(n, fn, oh // k, ow // k), (conv_cache, k, row_idx, col_idx, mask, cols)
+    return out.reshape(n, fn, oh // k, ow // k), ConvPoolCache(conv_cache, k, row_idx, col_idx, mask, cols)
 
 
 def conv_pool_backward(conv, dout, cache, need_input: bool = True):
@@ -63,7 +77,7 @@ def conv_pool_backward(conv, dout, cache, need_input: bool = True):
     output) in tiled column order (:func:`untile` makes it (N, FN, OH, OW)).
     """
     xp = array_module(dout)
-    conv_cache, k, row_idx, col_idx, mask, _ = cache
+    k, row_idx, col_idx, mask = cache.k, cache.row_idx, cache.col_idx, cache.mask
     n, fn, ph, pw = dout.shape
     d = dout.reshape(n, fn, ph * pw)
     tiles = xp.empty((n, fn, k, k, d.shape[2]), dtype=dout.dtype)  # ∂L/∂(conv output), by tile place
@@ -81,19 +95,18 @@ def conv_pool_backward(conv, dout, cache, need_input: bool = True):
             spread_to_winners(share, col_idx[rows][:, :, di], [blk[:, :, di, dj] for dj in range(k)])
 
     dcols = tiles.reshape(n, fn, k * k * ph * pw)
-    (dx,), grads = conv.backward_columns(dcols, conv_cache, need_input, fill=spread)
+    (dx,), grads = conv.backward_columns(dcols, cache.conv, need_input, fill=spread)
     return dx, grads, dcols
 
 
-def untile(cols, cache):
+def untile(cols, cache: ConvPoolCache):
     """Tiled columns (N, FN, OH·OW) of :func:`conv_pool_forward`'s cache order -> (N, FN, OH, OW)."""
-    k = cache[1]
-    oh, ow = cache[0][4][2:]
+    k, oh, ow = cache.k, cache.conv.oh, cache.conv.ow
     n, fn = cols.shape[:2]
     tiled = cols.reshape(n, fn, k, k, oh // k, ow // k)
     return tiled.transpose(0, 1, 4, 2, 5, 3).reshape(n, fn, oh, ow)
 
 
-def conv_output(cache):
+def conv_output(cache: ConvPoolCache):
     """The convolution's output (N, FN, OH, OW) from a :func:`conv_pool_forward` cache."""
-    return untile(cache[5], cache)
+    return untile(cache.cols, cache)

@@ -5,6 +5,8 @@ Each loss takes a prediction ``x`` and a target ``t`` and outputs a 0-d array of
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from .base import Op, ShapeError, array_module, fmt_num, fmt_shape, is_scalar, wants
@@ -35,12 +37,26 @@ class _Loss(Op):
         return ()
 
 
+class SoftmaxCECache(NamedTuple):
+    """What :meth:`SoftmaxCrossEntropy.forward` keeps; exactly one of target/labels is set.
+
+    N counts every row of x folded to (N, K) (all leading axes).
+    """
+
+    y: Any              # (N, K) softmax(x)
+    target: Any         # (N, K) one-hot or probability targets, or None for labels
+    labels: Any         # (N,) integer class labels, or None for one-hot targets
+    n: int              # N, the rows the loss averages over
+    x_shape: tuple      # the scores' own shape, which ∂L/∂x gets back
+
+
 @register
 class SoftmaxCrossEntropy(_Loss):
     """Softmax over the last axis followed by the mean cross-entropy over the batch.
 
     x : (N, K) scores; t : (N,) integer class labels or (N, K) one-hot (or probability)
-    targets. out : () = −(1/N) Σ_n Σ_k t_nk · log softmax(x)_nk.
+    targets. out : () = −(1/N) Σ_n Σ_k t_nk · log softmax(x)_nk. The cache is a
+    :class:`SoftmaxCECache`.
     """
 
     type_name = "SoftmaxCrossEntropy"
@@ -73,7 +89,7 @@ class SoftmaxCrossEntropy(_Loss):
         if t.shape == x.shape:
             target = t.reshape(-1, k).astype(x.dtype, copy=False)
             loss = -(target * (shifted - log_total)).sum() / n
-            return _scalar_out(loss, x), (y, target, None, n, x.shape)
+            return _scalar_out(loss, x), SoftmaxCECache(y, target, None, n, x.shape)
         if t.size != n:
             raise ShapeError(
                 f"SoftmaxCrossEntropy: for scores x {fmt_shape(x.shape)} the target t must be labels "
@@ -90,10 +106,10 @@ class SoftmaxCrossEntropy(_Loss):
             )
         rows = xp.arange(n)
         loss = -(shifted[rows, labels] - log_total[:, 0]).sum() / n
-        return _scalar_out(loss, x), (y, None, labels, n, x.shape)
+        return _scalar_out(loss, x), SoftmaxCECache(y, None, labels, n, x.shape)
 
     def backward(self, dout, cache, need_inputs=True):
-        y, target, labels, n, shape = cache
+        y, target, labels, n, shape = cache.y, cache.target, cache.labels, cache.n, cache.x_shape
         scale = dout / n
         if target is not None:
             # y · Σt − t: equals y − t for one-hot rows and stays exact for soft targets
@@ -109,7 +125,7 @@ class SoftmaxCrossEntropy(_Loss):
 class MSE(_Loss):
     """Mean squared error: out = mean((x − t)²) over every entry.
 
-    x : any shape; t : the same shape; out : ().
+    x : any shape; t : the same shape; out : (). The cache is x − t (x's shape).
     """
 
     type_name = "MSE"
@@ -138,7 +154,7 @@ class MSE(_Loss):
 class SSE(_Loss):
     """Sum of squared errors as in the book: out = ½ Σ (x − t)².
 
-    x : any shape; t : the same shape; out : ().
+    x : any shape; t : the same shape; out : (). The cache is x − t (x's shape).
     """
 
     type_name = "SSE"
@@ -162,12 +178,21 @@ class SSE(_Loss):
                 f" = {fmt_num(input_grads[0])}")
 
 
+class SigmoidBCECache(NamedTuple):
+    """What :meth:`SigmoidBCE.forward` keeps; every field has x's shape."""
+
+    x: Any              # the logits
+    t: Any              # the targets, in x's dtype
+    sig: Any            # σ(x)
+
+
 @register
 class SigmoidBCE(_Loss):
     """Sigmoid followed by binary cross-entropy, averaged over every entry.
 
     x : any shape (logits); t : the same shape, targets in [0, 1]; out : ()
-    = mean(max(x, 0) − x·t + log(1 + e^−|x|)), which never overflows.
+    = mean(max(x, 0) − x·t + log(1 + e^−|x|)), which never overflows. The cache is a
+    :class:`SigmoidBCECache`.
     """
 
     type_name = "SigmoidBCE"
@@ -182,10 +207,10 @@ class SigmoidBCE(_Loss):
         terms = xp.maximum(x, x.dtype.type(0)) - x * t + xp.log1p(e)
         one = x.dtype.type(1)
         sig = (e + (x >= 0) * (one - e)) / (one + e)
-        return _scalar_out(terms.sum() / x.size, x), (x, t, sig)
+        return _scalar_out(terms.sum() / x.size, x), SigmoidBCECache(x, t, sig)
 
     def backward(self, dout, cache, need_inputs=True):
-        x, t, sig = cache
+        x, t, sig = cache.x, cache.t, cache.sig
         scale = dout / x.size
         dt = -x * scale if wants(need_inputs, 1) else None
         return [(sig - t) * scale, dt], {}

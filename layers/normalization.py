@@ -1,6 +1,8 @@
 """Regularising layers: BatchNorm and Dropout (both behave differently in training)."""
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from .base import Op, ParamError, ParamSpec, ShapeError, array_module, fmt_shape
@@ -17,6 +19,22 @@ def _per_channel(v, ndim: int):
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+class BatchNormCache(NamedTuple):
+    """What :meth:`BatchNorm.forward` keeps for the backward pass and :meth:`BatchNorm.new_buffers`.
+
+    S is x's shape with every axis but 1 reduced to size 1, so it broadcasts against x.
+    """
+
+    xhat: Any           # x standardised, x's shape
+    std: Any            # S, sqrt(var + eps)
+    gamma: Any          # S, the scale used
+    train: bool         # batch statistics (True) or running ones (False)
+    mean: Any           # (C,) the mean used
+    var: Any            # (C,) the variance used
+    running_mean: Any   # (C,) the running mean before this step
+    running_var: Any    # (C,) the running variance before this step
+
+
 @register
 class BatchNorm(Op):
     """Batch normalisation: standardise each feature over the batch, then scale and shift.
@@ -25,6 +43,7 @@ class BatchNorm(Op):
     gamma, beta, running_mean, running_var : (D,) or (C,);  out : the shape of x.
     Training uses the batch's mean and (biased) variance and updates the running
     statistics as ``momentum · running + (1 − momentum) · batch``; evaluation uses them.
+    The cache is a :class:`BatchNormCache`.
     """
 
     type_name = "BatchNorm"
@@ -78,11 +97,11 @@ class BatchNorm(Op):
         xhat = xc / std
         gamma = _per_channel(params["gamma"], nd)
         out = xhat * gamma + _per_channel(params["beta"], nd)
-        stats = (mean.reshape(-1), var.reshape(-1), params["running_mean"], params["running_var"])
-        return out, (xhat, std, gamma, train, stats)
+        return out, BatchNormCache(xhat, std, gamma, train, mean.reshape(-1), var.reshape(-1),
+                                   params["running_mean"], params["running_var"])
 
     def backward(self, dout, cache, need_inputs=True):
-        xhat, std, gamma, train, _ = cache
+        xhat, std, gamma, train = cache.xhat, cache.std, cache.gamma, cache.train
         axes = _stat_axes(dout.ndim)
         grads = {"gamma": (dout * xhat).sum(axis=axes), "beta": dout.sum(axis=axes)}
         dxhat = dout * gamma
@@ -95,9 +114,9 @@ class BatchNorm(Op):
         return [dx], grads
 
     def new_buffers(self, cache):
-        _, _, _, train, (mean, var, running_mean, running_var) = cache
-        if not train:
+        if not cache.train:
             return {}
+        mean, var, running_mean, running_var = cache.mean, cache.var, cache.running_mean, cache.running_var
         m = self.config["momentum"]
         return {
             "running_mean": running_mean * m + mean.astype(running_mean.dtype) * (1 - m),
@@ -111,6 +130,7 @@ class Dropout(Op):
 
     x : any shape;  out : the same shape. Training: ``out = x · mask / (1 − ratio)`` with a
     fresh random ``mask``; evaluation: ``out = x`` (the scaling already keeps the mean).
+    The cache is ``mask / (1 − ratio)`` (x's shape), or None when nothing was dropped.
     """
 
     type_name = "Dropout"

@@ -8,6 +8,8 @@ columns so the maximum is found separably (first along each row, then down the r
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from .base import Op, ParamError, ParamSpec, array_module, batch_slices
 from .conv import check_nchw, explain_output_size, output_size, pad_hw
 from .parallel import run_batch
@@ -71,6 +73,29 @@ def spread_to_winners(dout, idx, outs):
             xp.multiply(dout, idx == j, out=out)
 
 
+class MaxPoolTilesCache(NamedTuple):
+    """MaxPool2D's cache when the windows tile the input (stride = kernel K, no padding)."""
+
+    x_shape: tuple      # (N, C, H, W)
+    row_idx: Any        # (N, C, OH, OW) which of the K window rows holds the first maximum
+    col_idx: Any        # (N, C, H, OW) per input row, which of the K columns holds its first maximum
+
+
+class MaxPoolWindowsCache(NamedTuple):
+    """MaxPool2D's cache in the general case (any stride and padding)."""
+
+    padded_shape: tuple  # (N, C, H + 2P, W + 2P)
+    idx: Any            # (N, C, OH, OW) which of the K·K window offsets (row-major) wins first
+    x_shape: tuple      # (N, C, H, W)
+
+
+class AvgPoolCache(NamedTuple):
+    """AvgPool2D's cache: only shapes (the gradient does not depend on x)."""
+
+    padded_shape: tuple  # (N, C, H + 2P, W + 2P)
+    x_shape: tuple      # (N, C, H, W)
+
+
 class _Pool2D(Op):
     category = "layers"
     param_spec = (
@@ -118,7 +143,8 @@ class MaxPool2D(_Pool2D):
     """out = the maximum of each K×K window.
 
     x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1 (rounded down).
-    Padding counts as −∞, so it never wins.
+    Padding counts as −∞, so it never wins. The cache is a :class:`MaxPoolTilesCache` or a
+    :class:`MaxPoolWindowsCache`.
     """
 
     type_name = "MaxPool2D"
@@ -149,16 +175,16 @@ class MaxPool2D(_Pool2D):
                     first_max([cols[:, :, :, i] for i in range(k)], xp, best=oc[sl], idx=ric[sl])
 
             run_batch(part, x)  # two threads on a big NumPy batch: per-window, so bit-identical
-            return out, ("tiles", x.shape, row_idx, col_idx)
+            return out, MaxPoolTilesCache(x.shape, row_idx, col_idx)
         xpad = pad_hw(x, self.config["padding"], fill=-xp.inf)
         out, idx = first_max(self._windows(xpad, oh, ow), xp)
-        return out, ("windows", xpad.shape, idx, x.shape)
+        return out, MaxPoolWindowsCache(xpad.shape, idx, x.shape)
 
     def backward(self, dout, cache, need_inputs=True):
         xp = array_module(dout)
         k = self.config["kernel_size"]
-        if cache[0] == "tiles":
-            _, (n, c, h, w), row_idx, col_idx = cache
+        if isinstance(cache, MaxPoolTilesCache):
+            (n, c, h, w), row_idx, col_idx = cache.x_shape, cache.row_idx, cache.col_idx
             oh, ow = dout.shape[2:]
             dx = xp.empty((n, c, h, ow, k), dtype=dout.dtype)
 
@@ -174,7 +200,7 @@ class MaxPool2D(_Pool2D):
 
             run_batch(part, dx)
             return [dx.reshape(n, c, h, w)], {}
-        _, padded_shape, idx, x_shape = cache
+        padded_shape, idx, x_shape = cache.padded_shape, cache.idx, cache.x_shape
         dxp = xp.zeros(padded_shape, dtype=dout.dtype)
         shares = xp.empty((k * k,) + dout.shape, dtype=dout.dtype)
         spread_to_winners(dout, idx, list(shares))
@@ -188,6 +214,7 @@ class AvgPool2D(_Pool2D):
     """out = the mean of each K×K window (padding counts as zeros, divisor K·K).
 
     x : (N, C, H, W);  out : (N, C, OH, OW) with OH = (H + 2P − K) / S + 1 (rounded down).
+    The cache is an :class:`AvgPoolCache`.
     """
 
     type_name = "AvgPool2D"
@@ -205,10 +232,10 @@ class AvgPool2D(_Pool2D):
         for view in views[1:]:
             out += view
         out *= x.dtype.type(1 / (k * k))
-        return out, (xpad.shape, x.shape)
+        return out, AvgPoolCache(xpad.shape, x.shape)
 
     def backward(self, dout, cache, need_inputs=True):
-        padded_shape, x_shape = cache
+        padded_shape, x_shape = cache.padded_shape, cache.x_shape
         xp = array_module(dout)
         k = self.config["kernel_size"]
         share = dout * dout.dtype.type(1 / (k * k))
@@ -228,7 +255,7 @@ class AvgPool2D(_Pool2D):
 class GlobalAvgPool(Op):
     """out = the mean of each channel's whole feature map.
 
-    x : (N, C, H, W);  out : (N, C).
+    x : (N, C, H, W);  out : (N, C). The cache is x's shape (N, C, H, W).
     """
 
     type_name = "GlobalAvgPool"
