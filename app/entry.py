@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and (argv[0] in HEADLESS or argv[0] in ("-h", "--help")):
         from graph.cli.main import main as cli_main  # noqa: PLC0415 - keeps GUI start-up free of CLI imports
+        from graph.run.perf import tune_process  # noqa: PLC0415
 
+        tune_process()  # the process-wide speed settings, here and not in the library
         return cli_main(argv)
     word = unknown_word(argv)
     if word is not None:
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from app import gui_main  # noqa: PLC0415 - Qt is imported only when the editor opens
 
+    # gui_main.run tunes the process (graph.run.perf.tune_process) once its window is built
     return int(gui_main.run(argv) or 0)
 
 

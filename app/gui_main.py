@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from graph.run.perf import tune_process
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backprop-studio",
@@ -145,4 +147,7 @@ def run(argv: list[str]) -> int:
 
     window.show()
     QTimer.singleShot(0, start)
+    # The process-wide speed settings, once; after the window is built so gc.freeze()
+    # moves its widgets out of the collections that run while a training run allocates.
+    tune_process()
     return int(app.exec())

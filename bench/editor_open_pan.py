@@ -82,6 +82,9 @@ def main() -> None:
         window.resize(1600, 1000)
         window.show()
         app.processEvents()
+        from graph.run.perf import tune_process  # noqa: PLC0415
+
+        tune_process()  # as app/gui_main.py does once its window is built
 
         t0 = time.perf_counter()
         from graph.model.fileformat import read_document  # noqa: PLC0415

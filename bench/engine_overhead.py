@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from graph import Engine, Graph
+from graph.run.perf import tune_process
 
 PATTERN = ("Add", "ReLU", "Mul", "Tanh")
 
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
+    tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
     rng = np.random.default_rng(0)
     g = build_chain(args.nodes, rng)
     eng = Engine(g, dtype="float64")

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from graph import Engine, templates
+from graph.run.perf import tune_process
 from graph.training.optim import SGD
 
 LR = 0.01
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--torch-threads", type=int, default=2,
                         help="PyTorch threads (NumPy's BLAS threads: set OPENBLAS_NUM_THREADS to match)")
     args = parser.parse_args()
+    tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
     print(f"SimpleConvNet step (forward + backward + SGD), float32, {args.steps} steps; "
           f"{os.cpu_count()} CPUs, NumPy {np.__version__}, torch threads {args.torch_threads}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")

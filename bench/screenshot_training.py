@@ -21,6 +21,7 @@ from PySide6 import QtCore  # noqa: E402
 
 from app.gui_main import _make_app  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
+from graph.run.perf import tune_process  # noqa: E402
 
 
 def settle(app, rounds: int = 5) -> None:
@@ -47,6 +48,7 @@ def main() -> int:
     panel = window.training
     window.resize(width, height)
     window.show()
+    tune_process()  # as app/gui_main.py does once its window is built
     window.open_template("simple_convnet", ask=False)
     settle(app)
     panel.settings.load("mnist-10k")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 
 from app.main_window import MainWindow
+from graph.run.perf import tune_process
 
 
 def open_stepping_window(graph, name: str):
@@ -15,4 +16,5 @@ def open_stepping_window(graph, name: str):
     window.resize(1400, 900)
     window.show()
     app.processEvents()
+    tune_process()  # as app/gui_main.py does once its window is built
     return app, window, ui.controller

@@ -39,6 +39,9 @@ def throughput(backend: str, batch_size: int, epochs: int) -> tuple[float, float
 
 def main() -> None:
     from graph.run.backend import cupy_status
+    from graph.run.perf import tune_process
+
+    tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)

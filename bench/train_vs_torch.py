@@ -49,8 +49,11 @@ def rss_mb() -> float:
 
 def run_ours(epochs: int) -> None:
     from graph import templates
+    from graph.run.perf import tune_process
     from graph.training.datasets import load_dataset
     from graph.training.trainer import EpochEvent, IterationEvent, Trainer
+
+    tune_process()  # ours only, as the app does: PyTorch's side stays as it comes
 
     data = load_dataset("mnist-10k")
     trainer = Trainer(templates.build("simple_convnet"), data, epochs=epochs, batch_size=100, optimizer="adam",

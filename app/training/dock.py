@@ -12,7 +12,6 @@ most 2 times a second), never per progress signal.
 """
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 
@@ -338,10 +337,6 @@ class TrainingPanel(QtCore.QObject):
         self._status(f"Preparing {'a fresh run' if fresh else 'to continue training'} on "
                      f"{self.settings.splits.name}…")
         self._redraw.start()
-        # Long-lived GUI objects go to the permanent GC generation for the run: a full
-        # collection over thousands of widgets and plot items would otherwise stall the
-        # GUI thread for tens of milliseconds at a time while the worker allocates.
-        gc.freeze()
         self.run.start()
         self._update_buttons()
         self.run_started.emit()
@@ -498,7 +493,6 @@ class TrainingPanel(QtCore.QObject):
         self._status(f"<span style='color:#c62828'>{message}</span>")
 
     def _on_ended(self) -> None:
-        gc.unfreeze()
         self._redraw.stop()
         self.views.curves.redraw()
         run = self.run

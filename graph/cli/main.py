@@ -103,4 +103,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":
+    from graph.run.perf import tune_process
+
+    tune_process()  # run directly: the process-wide speed settings app/entry.py would apply
     sys.exit(main())

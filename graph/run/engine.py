@@ -18,7 +18,6 @@ from graph.run.backend import resolve_backend
 from graph.model.errors import FeedError, GraphError
 from graph.run.fusion import find_conv_pool_groups
 from graph.model.graph import Graph
-from graph.run.perf import single_thread_blas, tune_allocator
 
 DTYPES = ("float64", "float32", "float16")
 
@@ -70,6 +69,8 @@ class Engine:
     ``fuse`` (default on): ``forward``/``backward`` run each Conv2D → [ReLU] → MaxPool2D
     chain as one step (``graph.run.fusion``); ``steps()`` never does. The inner nodes' values
     and gradients are then computed when asked for, so ``value``/``grad`` answer the same.
+    Building one changes no process-wide setting: programs call
+    :func:`graph.run.perf.tune_process` once at start-up for the allocator and BLAS settings.
     """
 
     fuse = True
@@ -77,8 +78,6 @@ class Engine:
     def __init__(self, graph: Graph, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> None:
         if str(dtype) not in DTYPES:
             raise GraphError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
-        tune_allocator()
-        single_thread_blas()
         self.graph = graph
         self.backend, self.xp, self.backend_note = resolve_backend(backend)
         self.dtype = np.dtype(str(dtype))
