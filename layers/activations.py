@@ -26,7 +26,7 @@ def _sigmoid(x):
 
 def _value(x) -> float:
     """The single number in a size-1 array (or a Python number)."""
-    return float(np.asarray(to_host(x)).reshape(-1)[0])
+    return float(to_host(x).reshape(-1)[0])
 
 
 class _Activation(Op):

@@ -48,11 +48,15 @@ def array_module(x: Any):
     return np
 
 
-def to_host(x: Any) -> Any:
-    """A NumPy copy-or-view of ``x`` (CuPy arrays are copied to the host)."""
+def to_host(x: Any) -> np.ndarray:
+    """``x`` as a host NumPy array: CuPy arrays are copied to the host, anything else goes
+    through ``np.asarray`` (NumPy arrays come back as they are, not copied).
+
+    The one host-copy helper: the engine, trainer, optimizer, checkpoint and GUI use it.
+    """
     if type(x).__module__.split(".", 1)[0] == "cupy":
         return x.get()
-    return x
+    return np.asarray(x)
 
 
 def wants(need_inputs, i: int) -> bool:
@@ -299,7 +303,7 @@ def is_scalar(x) -> bool:
 
 def fmt_num(x) -> str:
     """Format a number like the book: 220, 2.2, 110, 1.1 (no float noise)."""
-    v = float(np.asarray(to_host(x)).reshape(-1)[0]) if not isinstance(x, (int, float)) else float(x)
+    v = float(to_host(x).reshape(-1)[0]) if not isinstance(x, (int, float)) else float(x)
     if not np.isfinite(v):
         return str(v)
     text = f"{v:.6g}"

@@ -497,3 +497,11 @@ def test_cli_tiny_dataset_without_test_samples_prints_n_a(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "Traceback" not in err and "test accuracy n/a" in err and "validation n/a" in err
+
+
+def test_one_duration_format_for_cli_and_gui():
+    from graph.training.events import fmt_duration
+
+    assert [fmt_duration(s) for s in (0, 4.6, 65, 3599.4, 3723, -3)] == \
+        ["0:00", "0:05", "1:05", "59:59", "1:02:03", "0:00"]
+    assert fmt_duration(float("inf")) == fmt_duration(float("nan")) == "-:--"

@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from graph import Engine, Graph
 from graph.model.errors import GraphError
 from graph.run import memory
+from graph.training.events import fmt_duration
 from layers import ShapeError
 
 from ..document import GraphDocument
@@ -28,7 +29,7 @@ from ..message_log import MessageLog
 from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
-from .outcome import divergence, fmt_seconds, has_weights
+from .outcome import divergence, has_weights
 from .results import ResultsView, float16_text
 from .settings import OPEN_CUSTOM, TrainingSettings
 from .worker import RunConfig, TrainingRun
@@ -401,7 +402,7 @@ class TrainingPanel(QtCore.QObject):
                                      f"{p['iteration']}/{p['total_iterations']}{paused}")
         if not paused and not self._stopping:
             self._status(f"loss {p['loss']:.4f} · lr {p['lr']:.3g} · {p['samples_per_s']:,.0f} samples/s · "
-                         f"ETA {fmt_seconds(p['eta_s'])}")
+                         f"ETA {fmt_duration(p['eta_s'])}")
 
     def _on_phase(self, ph: dict) -> None:
         """Validation, checkpoint, final evaluation, float16 check, writing: say which."""

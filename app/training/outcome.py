@@ -6,13 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def fmt_seconds(s: float) -> str:
-    s = max(int(round(s)), 0)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
 # "higher than at the start" beyond batch-to-batch noise: end > FACTOR x start + MARGIN
 # (a diverging loss grows by orders of magnitude)
 DIVERGE_FACTOR, DIVERGE_MARGIN = 1.2, 0.1

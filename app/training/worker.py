@@ -21,6 +21,7 @@ from PySide6 import QtCore
 from graph.model.errors import GraphError
 from graph.training.session import SessionOptions, TrainingSession
 from graph.training.trainer import Trainer, TrainConfig, TrainError
+from layers.base import to_host
 
 from .filters import filter_mosaic
 
@@ -229,7 +230,7 @@ class TrainingWorker(QtCore.QObject):
         eng = self.trainer.engine
         hists = self._weight_histograms()
         for (nid, name), g in eng.grads_ref().items():
-            hists[("gradients", f"{nid}.{name}")] = histogram(_to_host(g))
+            hists[("gradients", f"{nid}.{name}")] = histogram(to_host(g))
         g = self.graph
         for nid in g.topo_order():
             node = g.node(nid)
@@ -240,10 +241,6 @@ class TrainingWorker(QtCore.QObject):
             except GraphError:
                 continue
         return hists
-
-
-def _to_host(x) -> np.ndarray:
-    return np.asarray(x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else x)
 
 
 def _plain(obj):

@@ -15,17 +15,11 @@ import time
 
 from tqdm import tqdm
 
-from graph.training.events import EpochEvent, IterationEvent, PhaseEvent
+from graph.training.events import EpochEvent, IterationEvent, PhaseEvent, fmt_duration
 
 # phases that get a line of their own in a log; validation and checkpoints come with
 # every epoch and are summed up by its line
 LOGGED_PHASES = ("evaluation", "float16", "writing")
-
-
-def fmt_time(seconds: float) -> str:
-    """``H:MM:SS``."""
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 class ProgressBar:
@@ -51,7 +45,7 @@ class ProgressBar:
             return
         bar = self._ensure_bar(ev.total_iterations, ev.iteration - 1)
         bar.set_description_str(f"epoch {ev.epoch}/{self.epochs}", refresh=False)
-        bar.set_postfix_str(f"loss {ev.loss:.4f}, {ev.samples_per_s:,.0f} samples/s, ETA {fmt_time(ev.eta_s)}",
+        bar.set_postfix_str(f"loss {ev.loss:.4f}, {ev.samples_per_s:,.0f} samples/s, ETA {fmt_duration(ev.eta_s)}",
                             refresh=False)
         bar.update(ev.iteration - bar.n)  # tqdm redraws at most every mininterval ...
         if ev.batch == ev.batches_per_epoch:

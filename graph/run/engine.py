@@ -325,9 +325,7 @@ class Engine:
             yield from self._backward_iter(None, False, record=True)
 
     def _host(self, x):
-        if x is None:
-            return None
-        return np.asarray(to_host(x))
+        return None if x is None else to_host(x)
 
     # -- reading results ---------------------------------------------------------------
     def _node_plan(self, id: str) -> _Plan:

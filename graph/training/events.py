@@ -5,9 +5,21 @@ only copies of them to the window.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 
 MONITORS = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}
+
+
+def fmt_duration(seconds: float) -> str:
+    """A duration such as an ETA, rounded to whole seconds: ``"4:05"``, or ``"1:02:03"`` from
+    an hour on; ``"-:--"`` when it is unknown (NaN or infinite); negative values read as 0."""
+    if not math.isfinite(seconds):
+        return "-:--"
+    s = max(int(round(seconds)), 0)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 class TrainError(ValueError):
