@@ -7,6 +7,7 @@ import types
 import numpy as np
 import pytest
 
+import cupy_standin
 import graph.run.backend as backend
 from graph import Engine, templates
 from graph.run.backend import BackendError, resolve_backend
@@ -103,25 +104,38 @@ def test_probe_is_cached(fake_cupy):
     assert backend.cupy_status() == (True, "CuPy 13.9.9 on Fake GPU")
 
 
-def test_working_cupy_is_chosen_and_results_are_numpy(fake_cupy):
-    fake_cupy(working_cupy())
+def test_working_cupy_is_chosen_and_results_are_host_numpy(fake_cupy):
+    """"auto" picks a working CuPy, and what the engine hands back is a host copy.
+
+    The stand-in's arrays are an ndarray subclass living "on the device": ``isinstance``
+    would accept them, so the exact type is checked.
+    """
+    fake_cupy(cupy_standin.make_module())
     name, _, note = resolve_backend("auto")
-    assert name == "cupy" and note == "CuPy 13.9.9 on Fake GPU"
+    assert name == "cupy" and note == "CuPy 13.9.9 on CPU stand-in"
     eng = Engine(templates.build("apple_orange"), backend="auto")
     eng.forward()
     eng.backward()
-    assert eng.backend == "cupy"
-    assert isinstance(eng.value("mul_tax"), np.ndarray) and isinstance(eng.grad("tax"), np.ndarray)
+    assert eng.backend == "cupy" and type(eng.output_of("mul_tax")) is cupy_standin.ndarray
+    assert type(eng.value("mul_tax")) is np.ndarray and type(eng.grad("tax")) is np.ndarray
     assert float(eng.grad("tax")) == pytest.approx(650, rel=1e-12)
 
 
-def test_value_grad_param_are_numpy_arrays():
-    eng = Engine(templates.build("two_layer_net"))
-    eng.forward({"x": np.zeros((2, 784)), "t": np.array([0, 1])})
+def test_value_grad_param_are_numpy_copies_on_a_device_backend(fake_cupy):
+    """``value``/``grad``/``param``/``param_grad`` copy device arrays to the host: writing to
+    what they return leaves the engine's arrays alone."""
+    fake_cupy(cupy_standin.make_module())
+    eng = Engine(templates.build("two_layer_net"), backend="cupy")
+    eng.forward({"x": np.ones((2, 784)), "t": np.array([0, 1])})
     eng.backward()
-    for arr in (eng.value("affine1"), eng.grad("affine1"), eng.param("affine1", "W"),
-                eng.param_grad("affine1", "W"), eng.value("loss"), eng.grad("x")):
+    getters = (lambda: eng.value("affine1"), lambda: eng.grad("affine1"), lambda: eng.param("affine1", "W"),
+               lambda: eng.param_grad("affine1", "W"), lambda: eng.value("loss"), lambda: eng.grad("x"))
+    for get in getters:
+        arr = get()
         assert type(arr) is np.ndarray
+        before = arr.copy()
+        arr += 1.0
+        np.testing.assert_array_equal(get(), before)
 
 
 @pytest.mark.gpu

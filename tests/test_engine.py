@@ -1,9 +1,13 @@
 """The engine through its Python API: the book's numbers, fan-out, stepping, modes, dtypes."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
+import cupy_standin
+import graph.run.backend as backend
 from graph import Engine, FeedError, Graph, GraphError, templates
 from layers.base import fmt_num
 
@@ -210,17 +214,34 @@ def test_feed_errors():
         eng.forward({"x": np.zeros((2, 5)), "t": np.array([1, 2])})
 
 
-def test_values_and_grads_are_host_arrays():
-    eng = run("apple_orange")
-    for id in eng.graph.nodes():
-        assert isinstance(eng.value(id), np.ndarray)
-        assert isinstance(eng.grad(id), np.ndarray)
+def test_values_and_grads_are_host_arrays(monkeypatch):
+    """On a device backend (the CuPy stand-in: an ndarray subclass "on the GPU") every
+    node's value and gradient comes back as a plain host array with the NumPy numbers."""
+    monkeypatch.setitem(sys.modules, "cupy", cupy_standin.make_module())
+    backend.clear_cache()
+    try:
+        dev = Engine(templates.build("apple_orange"), backend="cupy")
+        dev.forward()
+        dev.backward()
+    finally:
+        monkeypatch.undo()
+        backend.clear_cache()
+    ref = run("apple_orange")
+    for id in ref.graph.nodes():
+        for got, want in ((dev.value(id), ref.value(id)), (dev.grad(id), ref.grad(id))):
+            assert type(got) is np.ndarray, id
+            np.testing.assert_array_equal(got, want)
 
 
 def test_refresh_after_graph_edit_keeps_weights():
+    """Weights that differ from the seeded initialisation survive the rebuild an edit causes
+    (re-initialising from the same seed would give the old, seeded ones back)."""
     g = templates.build("two_layer_net")
     eng = Engine(g)
-    w = eng.param("affine2", "W")
+    seeded = eng.param("affine2", "W")
+    w = np.random.default_rng(7).standard_normal(seeded.shape)
+    eng.set_param("affine2", "W", w)
+    assert not np.allclose(w, seeded)
     g.set_position("affine2", (5, 5))
     g.set_label("affine2", "renamed")
     g.add_node("Constant", id="unused", value=1.0)

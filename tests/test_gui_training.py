@@ -7,7 +7,7 @@ each takes a few seconds, most of it the final evaluation of the 10,000 images.
 """
 from __future__ import annotations
 
-import gc
+import sys
 import time
 
 import numpy as np
@@ -18,7 +18,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from graph import templates  # noqa: E402
+from graph import Graph, templates  # noqa: E402
 from graph.model.fileformat import load_graph  # noqa: E402
 
 from app.training.dock import LOCK_REASON  # noqa: E402
@@ -52,34 +52,34 @@ def studio(qtbot, tmp_path, monkeypatch):
 
 
 class Heartbeat:
-    """A 10 ms timer on the GUI thread recording the longest gap between its ticks.
+    """A 10 ms timer on the GUI thread counting its ticks, and the count at each progress signal.
 
-    Gaps ending in the first ``grace`` seconds after :meth:`start` are not counted: that
-    is the run's one-off start-up (the worker thread builds the trainer and its engine,
-    allocating and scaling the whole dataset in long NumPy calls, while the GUI thread
-    handles ``started`` and builds the filter rows), not the steady state the issue
-    is about (the GUI never waits more than 100 ms while a run is active).
+    The GUI thread must keep handling its own events while a run is active: then the
+    count advances between the run's progress signals. (How long the longest gap is on a
+    given machine is a figure for ``bench/gui_heartbeat.py``, not a test.)
     """
 
-    def __init__(self, grace: float = 0.2) -> None:
+    def __init__(self) -> None:
         self.timer = QTimer()
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
-        self.max_gap = 0.0
         self.ticks = 0
-        self.grace = grace
+        self.at_progress: list[int] = []
+        self.max_gap = 0.0
         self._last = None
-        self._t0 = 0.0
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        if self._last is not None and now - self._t0 > self.grace:
+        if self._last is not None:
             self.max_gap = max(self.max_gap, now - self._last)
         self._last = now
         self.ticks += 1
 
+    def progress(self, _p) -> None:
+        self.at_progress.append(self.ticks)
+
     def start(self) -> None:
-        self._t0 = self._last = time.perf_counter()
+        self._last = time.perf_counter()
         self.timer.start()
 
     def stop(self) -> None:
@@ -98,11 +98,11 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     cm_before = np.array(window.document.graph.node("conv1").weights.get("W", np.zeros(1)))
     views.show()
     qtbot.waitUntil(lambda: views.filters.mosaic("conv1", "now") is not None)
-    gc.collect()  # no garbage from earlier tests for a collection to trip over mid-run
     beat = Heartbeat()
     assert panel.start(fresh=True, max_iterations=40, compare_float16=False)
     assert panel.running
-    beat.start()  # measured only while the run is active: from here to run_ended
+    beat.start()  # counted only while the run is active: from here to run_ended
+    panel.progressed.connect(beat.progress)
     panel.run_ended.connect(beat.stop)
     # editing is locked, with the reason on show
     assert dock.banner.isVisible() and dock.banner.text() == LOCK_REASON
@@ -168,9 +168,13 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     assert not np.array_equal(doc.graph.node("conv1").weights.get("W", cm_before), trained)
     doc.undo_stack.redo()
     assert np.array_equal(doc.graph.node("conv1").weights["W"], trained)
-    # the GUI thread kept handling its timer while the run was active (the mechanism; how
-    # long its gaps are on a given machine is bench/gui_vs_cli.py's event-loop latency)
-    assert beat.ticks > 50
+    # the GUI thread kept handling its events while the run was active: its timer ticked
+    # between the run's progress signals (a run blocking the GUI thread delivers them all
+    # with the same count)
+    print(f"heartbeat: {beat.ticks} ticks, max gap {beat.max_gap * 1000:.1f} ms (figure only)")
+    seen = beat.at_progress
+    advanced = sum(b > a for a, b in zip(seen, seen[1:]))
+    assert len(seen) >= 4 and advanced >= 2 * (len(seen) - 1) / 3, seen
 
 
 def test_save_reload_and_continue_training(qtbot, studio, tmp_path):
@@ -214,13 +218,64 @@ def test_save_reload_and_continue_training(qtbot, studio, tmp_path):
     assert panel.views.curves.point_count() == 5 + 3  # the curves carry on
 
 
-def test_fresh_start_reinitialises_and_dropout_override():
+def test_fresh_start_reinitialises_and_dropout_override(qtbot):
     g = templates.build("simple_convnet")
     g.node("conv1").weights["W"] = np.ones((30, 1, 5, 5))
     assert prepare_graph(g, RunConfig(fresh=True)).node("conv1").weights == {}
     kept = prepare_graph(g, RunConfig(fresh=False)).node("conv1").weights["W"]
     assert np.array_equal(kept, g.node("conv1").weights["W"])
     assert kept is not g.node("conv1").weights["W"]
+
+    # the override sets every Dropout node's ratio in the run's copy, not in the document
+    g = Graph()
+    g.add_node("Input", id="x", shape=[None, 4], role="data")
+    g.add_node("Dropout", id="d1", ratio=0.5)
+    g.add_node("Affine", id="fc", out_features=3)
+    g.add_node("Dropout", id="d2", ratio=0.2)
+    g.connect("x", "d1")
+    g.connect("d1", "fc")
+    g.connect("fc", "d2")
+    ratios = lambda graph: [graph.node(d).params["ratio"] for d in ("d1", "d2")]  # noqa: E731
+    assert ratios(prepare_graph(g, RunConfig(dropout=0.3))) == [0.3, 0.3]
+    assert ratios(g) == [0.5, 0.2]
+    assert ratios(prepare_graph(g, RunConfig(dropout=None))) == [0.5, 0.2]
+    # and the form passes its value on; its lowest value means "as in the graph"
+    from app.training.settings import TrainingSettings  # noqa: PLC0415
+
+    s = TrainingSettings()
+    qtbot.addWidget(s)
+    s.dropout.setValue(0.3)
+    assert s.values()["dropout"] == pytest.approx(0.3)
+    s.dropout.setValue(0.0)
+    assert s.values()["dropout"] is None
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_cupy_entry_follows_the_gpu_probe(qtbot, monkeypatch, gpu):
+    """Both branches on any machine: no CuPy (the entry is disabled and says why) and a
+    working one (the CPU stand-in: the entry is enabled and names the device)."""
+    import cupy_standin  # noqa: PLC0415
+
+    import graph.run.backend as backend  # noqa: PLC0415
+    from app.training.settings import TrainingSettings  # noqa: PLC0415
+
+    monkeypatch.setitem(sys.modules, "cupy", cupy_standin.make_module() if gpu else None)
+    backend.clear_cache()
+    try:
+        ok, reason = backend.cupy_status()
+        s = TrainingSettings()
+        qtbot.addWidget(s)
+    finally:
+        monkeypatch.undo()
+        backend.clear_cache()
+    assert ok is gpu
+    item = s.backend.model().item(1)
+    assert item.isEnabled() is gpu
+    if gpu:
+        assert s.backend_note.text() == "CuPy 13.9.9 on CPU stand-in" and s.backend.itemText(1) == "CuPy (GPU)"
+    else:
+        assert s.backend_note.text() == f"CuPy unavailable: {reason}" and "not installed" in reason
+        assert item.toolTip() == reason and s.backend.itemText(1).endswith("unavailable")
 
 
 def test_untrainable_graph_reports_a_message(qtbot, studio):
@@ -245,13 +300,6 @@ def test_settings_views_and_exports(qtbot, studio, tmp_path):
     x, y = s.schedule_curve.getData()
     assert len(y) == 240 and y[0] == pytest.approx(s.lr.value()) and y[-1] < y[0] * 0.3
     assert s.values()["schedule"]["name"] == "exponential"
-    # the CuPy entry is disabled with the reason when no GPU is usable
-    from graph.run.backend import cupy_status  # noqa: PLC0415
-
-    ok, reason = cupy_status()
-    assert s.backend.model().item(1).isEnabled() == ok
-    if not ok:
-        assert reason in s.backend_note.text()
     # curves: hover read-out and exports
     c = panel.views.curves
     c.add_iterations([1, 2, 3], [2.0, 1.0, 0.5], [1e-3] * 3)

@@ -221,15 +221,35 @@ def test_inf_in_the_gradient_names_the_node(small):
         np.testing.assert_array_equal(_weights(t)[k], w)
 
 
-def test_early_stopping_restores_the_best_weights(small, tmp_path):
-    t = Trainer(mlp(), small, epochs=10, optimizer="sgd", lr=0.0, early_stopping=2, compare_float16=False,
+def _opposite_validation() -> DataSplits:
+    """A linearly separable training set whose validation set is the same points with the
+    opposite labels: the better the fit, the worse the validation loss, every epoch."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 2))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    return DataSplits("opposite", x[:200], y[:200], x[:200], 1 - y[:200], x[200:], y[200:], ["a", "b"])
+
+
+def test_early_stopping_restores_the_best_weights(tmp_path):
+    """Epoch 1 is the best and the weights keep changing (lr > 0), so only a real restore
+    brings epoch 1's weights back after epoch 3 (with lr = 0 a no-op restore passed)."""
+    t = Trainer(mlp(), _opposite_validation(), epochs=10, optimizer="sgd", lr=0.1, early_stopping=2, compare_float16=False,
                 run_dir=tmp_path)
-    events = list(t)
+    at_epoch = {}
+    events = []
+    for ev in t:
+        events.append(ev)
+        if isinstance(ev, EpochEvent):
+            at_epoch[ev.epoch] = _weights(t)
     stop = next(e for e in events if isinstance(e, StoppedEvent))
     assert stop.kind == "early_stopping" and "val_loss" in stop.reason
     r = events[-1].result
     assert r["epochs"] == 3 and r["best_epoch"] == 1 and r["restored_best"]
     assert (tmp_path / "best.npz").is_file()
+    final = _weights(t)
+    for k, w in at_epoch[1].items():
+        assert not np.allclose(at_epoch[3][k], w), f"{k} did not change after epoch 1"
+        np.testing.assert_array_equal(final[k], w)
 
 
 def test_early_stopping_on_accuracy_with_patience(spiral):
