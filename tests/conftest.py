@@ -27,6 +27,17 @@ def rng():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _tuned_like_the_programs():
+    """The test session tunes the process as the programs' entry points do
+    (``graph.run.perf.tune_process``: allocator, one OpenBLAS thread beside the engine's own
+    threads, gc.freeze), so the engine runs here as fast as in the app. The untuned library
+    is checked in fresh processes by tests/test_perf.py."""
+    from graph.run.perf import tune_process  # noqa: PLC0415
+
+    tune_process()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _clear_clipboard_at_exit():
     """Empty the Qt clipboard once the session ends.
 
