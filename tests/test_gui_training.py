@@ -86,6 +86,30 @@ class Heartbeat:
         self.timer.stop()
 
 
+def _canvas_state(window) -> tuple:
+    """``(sorted node ids, position of conv1)`` of the document's graph."""
+    g = window.document.graph
+    return sorted(g.nodes()), g.node("conv1").position
+
+
+def _try_canvas_edits(window) -> tuple:
+    """Drag conv1 by its title, select pool1 and press Delete, drop a ReLU from the palette;
+    returns :func:`_canvas_state` afterwards."""
+    from PySide6.QtCore import QPoint, Qt  # noqa: PLC0415
+    from PySide6.QtTest import QTest  # noqa: PLC0415
+
+    from gui_helpers import click, drag, drop_type, title_pos  # noqa: PLC0415
+
+    view = window.view
+    start = title_pos(view, "conv1")
+    drag(view, start, start + QPoint(60, 40))
+    click(view, title_pos(view, "pool1"))
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Delete)
+    drop_type(view, "ReLU", (40, 40))
+    QApplication.processEvents()
+    return _canvas_state(window)
+
+
 def wait_ended(qtbot, panel) -> str:
     with qtbot.waitSignal(panel.run_ended, timeout=RUN_TIMEOUT_MS) as blocker:
         pass
@@ -108,6 +132,8 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     assert dock.banner.isVisible() and dock.banner.text() == LOCK_REASON
     assert not window.action_set["undo"].isEnabled() and not window.action_set["delete"].isEnabled()
     assert not dock.start_button.isEnabled() and dock.stop_button.isEnabled()
+    # ... and the canvas takes no edit: a drag, the Delete key and a palette drop change nothing
+    assert _try_canvas_edits(window) == _canvas_state(window)
 
     qtbot.waitUntil(lambda: views.curves.point_count() >= 5, timeout=RUN_TIMEOUT_MS)
     panel.pause()
@@ -175,6 +201,11 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     seen = beat.at_progress
     advanced = sum(b > a for a, b in zip(seen, seen[1:]))
     assert len(seen) >= 4 and advanced >= 2 * (len(seen) - 1) / 3, seen
+    # unlocked again: the same edits go through (so the probe above could see them)
+    before = _canvas_state(window)
+    after = _try_canvas_edits(window)
+    assert after[1] != before[1]  # conv1 moved
+    assert len(after[0]) == len(before[0]) and after[0] != before[0]  # pool1 deleted, a ReLU dropped
 
 
 def test_save_reload_and_continue_training(qtbot, studio, tmp_path):
@@ -248,6 +279,49 @@ def test_fresh_start_reinitialises_and_dropout_override(qtbot):
     assert s.values()["dropout"] == pytest.approx(0.3)
     s.dropout.setValue(0.0)
     assert s.values()["dropout"] is None
+
+
+def test_user_stop_keeps_the_best_epochs_weights(qtbot):
+    """Stop after epoch 3 of a run whose best epoch is 1 (the validation labels are the
+    training labels flipped, so each epoch of learning makes validation worse): the weights
+    the run hands back are epoch 1's, not the current ones."""
+    from app.training.worker import TrainingWorker  # noqa: PLC0415
+    from graph.training.datasets import DataSplits  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 2))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    data = DataSplits("opposite", x[:200], y[:200], x[:200], 1 - y[:200], x[200:], y[200:], ["a", "b"])
+    g = Graph()
+    g.add_node("Input", id="x", shape=[None, 2], role="data")
+    g.add_node("Input", id="t", shape=[None], role="label")
+    g.add_node("Affine", id="fc", out_features=2)
+    g.add_node("SoftmaxCrossEntropy", id="loss")
+    g.connect("x", "fc")
+    g.connect("fc", "loss", dst_port="x")
+    g.connect("t", "loss", dst_port="t")
+    run = RunConfig(train={"epochs": 10, "batch_size": 20, "optimizer": "sgd", "lr": 0.1,
+                           "compare_float16": False}, histograms=False)
+    worker = TrainingWorker(prepare_graph(g, run), data, run)
+    after_epoch, stops, finished = {}, [], []
+    improved = {}
+
+    def on_epoch(e):
+        improved[e["epoch"]] = e["improved"]
+        if e["epoch"] == 3:
+            worker.request_stop()  # the user presses Stop during epoch 4's first batch
+
+    worker.epoch_done.connect(on_epoch)
+    worker.weights.connect(lambda w: after_epoch.__setitem__(len(improved), w))
+    worker.stopped.connect(lambda reason, kind: stops.append((reason, kind)))
+    worker.finished.connect(lambda result, weights: finished.append(weights))
+    worker.run()  # on this thread: the signals arrive directly
+    assert improved == {1: True, 2: False, 3: False}
+    assert len(stops) == 1 and stops[0][1] == "user" and "kept the best weights (epoch 1)" in stops[0][0]
+    (final,) = finished
+    for name in ("W", "b"):
+        assert not np.allclose(after_epoch[3]["fc"][name], after_epoch[1]["fc"][name])
+        np.testing.assert_array_equal(final["fc"][name], after_epoch[1]["fc"][name])
 
 
 @pytest.mark.parametrize("gpu", [False, True])
@@ -407,28 +481,58 @@ def test_learning_rate_field_takes_1e6_and_explains_refusals(qtbot, studio):
     assert "Training diverged" in panel.dock.status.text()
 
 
+def _image_folder(root) -> None:
+    """Two classes of 8x8 greyscale PGM images: ``dark`` (6 images) and ``light`` (4)."""
+    rng = np.random.default_rng(0)
+    for cls, n, lo in (("dark", 6, 0), ("light", 4, 128)):
+        (root / cls).mkdir(parents=True)
+        for i in range(n):
+            pixels = rng.integers(lo, lo + 128, (8, 8), dtype=np.uint8)
+            (root / cls / f"{i}.pgm").write_bytes(b"P5\n8 8\n255\n" + pixels.tobytes())
+
+
 def test_custom_dataset_entries_open_a_file_or_a_folder(qtbot, monkeypatch, tmp_path):
+    """The two "open" entries of the dataset list show the right dialog and load what the
+    user picks: a real .npz file and a real image folder (only the modal dialog's exec is
+    stood in for, choosing the path as a user would)."""
     from PySide6.QtWidgets import QFileDialog  # noqa: PLC0415
 
     from app.training.settings import OPEN_FOLDER, OPEN_NPZ, TrainingSettings  # noqa: PLC0415
 
     s = TrainingSettings()
     qtbot.addWidget(s)
-    npz = s.custom_dataset_dialog("npz")
-    assert npz.fileMode() == QFileDialog.FileMode.ExistingFile and npz.nameFilters() == ["NumPy archive (*.npz)"]
-    folder = s.custom_dataset_dialog("folder")
-    assert folder.fileMode() == QFileDialog.FileMode.Directory
+    npz_dialog = s.custom_dataset_dialog("npz")
+    assert npz_dialog.fileMode() == QFileDialog.FileMode.ExistingFile
+    assert npz_dialog.nameFilters() == ["NumPy archive (*.npz)"]
+    assert s.custom_dataset_dialog("folder").fileMode() == QFileDialog.FileMode.Directory
 
-    asked, loaded = [], []
-    monkeypatch.setattr(QFileDialog, "exec", lambda d: asked.append(d.fileMode()) or 1)
-    monkeypatch.setattr(QFileDialog, "selectedFiles", lambda d: [str(tmp_path / "digits")])
-    monkeypatch.setattr(s, "load", lambda spec: loaded.append(spec) or True)
-    for entry in (OPEN_NPZ, OPEN_FOLDER):
-        i = s.dataset.findText(entry)
-        assert i >= 0
-        s.dataset.activated.emit(i)
+    folder = tmp_path / "shapes"
+    _image_folder(folder)
+    rng = np.random.default_rng(1)
+    npz = tmp_path / "points.npz"
+    np.savez(npz, x=rng.random((50, 3)), y=rng.integers(0, 3, 50))
+    picks = {QFileDialog.FileMode.ExistingFile: npz, QFileDialog.FileMode.Directory: folder}
+    asked = []
+
+    def choose(dialog):
+        asked.append(dialog.fileMode())
+        dialog.selectFile(str(picks[dialog.fileMode()]))
+        return 1
+
+    monkeypatch.setattr(QFileDialog, "exec", choose)
+    s.dataset.activated.emit(s.dataset.findText(OPEN_NPZ))
+    assert s.splits.sample_shape == (3,) and s.splits.num_classes == 3
+    assert len(s.splits.y_train) + len(s.splits.y_val) + len(s.splits.y_test) == 50
+    assert s.dataset.currentData() == str(npz)
+
+    s.dataset.activated.emit(s.dataset.findText(OPEN_FOLDER))
     assert asked == [QFileDialog.FileMode.ExistingFile, QFileDialog.FileMode.Directory]
-    assert loaded == [str(tmp_path / "digits")] * 2
+    splits = s.splits
+    assert splits.class_names == ["dark", "light"] and tuple(splits.sample_shape) == (1, 8, 8)
+    labels = np.concatenate([splits.y_train, splits.y_val, splits.y_test])
+    assert sorted(labels.tolist()) == [0] * 6 + [1] * 4
+    assert s.dataset.currentData() == str(folder)
+    assert "2 classes" in s.split_label.text() and "(1, 8, 8) uint8" in s.split_label.text()
 
 
 def test_results_captions_and_counts_are_legible_in_a_small_dock(qtbot):

@@ -29,9 +29,38 @@ HAMMER = textwrap.dedent('''
 ''')
 
 
-def test_broken_release_is_not_installed():
-    if sys.version_info < (3, 12):
-        assert PySide6.__version__ != "6.12.0", "PySide6 6.12.0 crashes on Python < 3.12 (deallocating None)"
+def _pyside_requirements(repo_root) -> list:
+    import tomllib  # noqa: PLC0415 - Python 3.11+
+
+    from packaging.requirements import Requirement  # noqa: PLC0415
+
+    deps = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["dependencies"]
+    return [r for r in map(Requirement, deps) if r.name.lower().startswith("pyside6")]
+
+
+def test_the_declared_dependencies_exclude_the_broken_release(repo_root):
+    """On every interpreter: for Python 3.11 the project's own requirements refuse 6.12.0 and
+    accept its neighbours; for 3.12 (where it works) they accept it."""
+    reqs = _pyside_requirements(repo_root)
+
+    def allowed(version: str, python: str) -> bool:
+        env = {"python_version": python, "python_full_version": python + ".0"}
+        return any(r.marker is None or r.marker.evaluate(env) for r in reqs) and all(
+            r.specifier.contains(version) for r in reqs if r.marker is None or r.marker.evaluate(env))
+
+    assert reqs
+    assert not allowed("6.12.0", "3.11")
+    assert allowed("6.11.1", "3.11") and allowed("6.12.1", "3.11")
+    assert allowed("6.12.0", "3.12")
+
+
+def test_the_installed_release_is_one_the_project_allows(repo_root):
+    """What is installed here satisfies the declared requirement for this interpreter."""
+    from packaging.markers import default_environment  # noqa: PLC0415
+
+    env = default_environment()
+    active = [r for r in _pyside_requirements(repo_root) if r.marker is None or r.marker.evaluate(env)]
+    assert active and all(r.specifier.contains(PySide6.__version__) for r in active), PySide6.__version__
 
 
 def test_many_calls_returning_none_do_not_crash(repo_root):

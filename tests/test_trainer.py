@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from graph import Graph
 from graph.training.datasets import DatasetError, DataSplits, load_dataset
@@ -341,6 +343,56 @@ def test_augmented_images_and_one_hot_labels(tmp_path):
     assert r["epochs"] == 2 and np.isfinite(r["train_loss"])
 
 
+def _images_graph() -> Graph:
+    g = Graph()
+    g.add_node("Input", id="img", shape=[None, 1, 8, 8], role="data")
+    g.add_node("Input", id="t", shape=[None], role="label")
+    g.add_node("Flatten", id="flat")
+    g.add_node("Affine", id="fc", out_features=2)
+    g.add_node("SoftmaxCrossEntropy", id="loss")
+    g.connect("img", "flat")
+    g.connect("flat", "fc")
+    g.connect("fc", "loss", dst_port="x")
+    g.connect("t", "loss", dst_port="t")
+    return g
+
+
+def _batches_seen(trainer) -> dict:
+    """Record the image batches the trainer feeds its engine: ``{train?: [array, ...]}``."""
+    seen = {True: [], False: []}
+    forward = trainer.engine.forward
+
+    def recording(feeds=None, train=None):
+        seen[bool(train)].append(np.array(feeds["img"]))
+        return forward(feeds, train=train)
+
+    trainer.engine.forward = recording
+    return seen
+
+
+def test_augmentation_changes_the_training_batches_the_engine_sees(tmp_path):
+    """flip=1 mirrors every training image: the engine gets exactly the mirrored batches of
+    an unaugmented run with the same seed, and the evaluation batches stay as they are."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (120, 1, 8, 8), dtype=np.uint8)
+    y = (x[:, 0, :, :4].mean(axis=(1, 2)) > x[:, 0, :, 4:].mean(axis=(1, 2))).astype(int)
+    np.savez(tmp_path / "imgs.npz", x=x, y=y)
+    data = load_dataset(tmp_path / "imgs.npz")
+    runs = {}
+    for augment in ("", "flip=1", "shift=2,rotate=10"):
+        t = Trainer(_images_graph(), data, epochs=1, batch_size=16, augment=augment, compare_float16=False)
+        runs[augment] = _batches_seen(t)
+        t.run()
+    plain = runs[""]
+    assert len(plain[True]) == 6 and plain[False]  # 96 training samples in batches of 16, and evaluations
+    for name in ("flip=1", "shift=2,rotate=10"):
+        assert all(np.array_equal(a, b) for a, b in zip(runs[name][False], plain[False])), name
+    for a, b in zip(runs["flip=1"][True], plain[True]):
+        np.testing.assert_array_equal(a, b[..., ::-1])
+    moved = [not np.array_equal(a, b) for a, b in zip(runs["shift=2,rotate=10"][True], plain[True])]
+    assert all(moved)
+
+
 def test_run_folder_files(small, tmp_path):
     Trainer(mlp(), small, epochs=2, run_dir=tmp_path / "r", compare_float16=False).run()
     names = {p.name for p in (tmp_path / "r").iterdir()}
@@ -525,3 +577,69 @@ def test_one_duration_format_for_cli_and_gui():
     assert [fmt_duration(s) for s in (0, 4.6, 65, 3599.4, 3723, -3)] == \
         ["0:00", "0:05", "1:05", "59:59", "1:02:03", "0:00"]
     assert fmt_duration(float("inf")) == fmt_duration(float("nan")) == "-:--"
+
+
+@given(st.floats(min_value=0, max_value=1e7, allow_nan=False))
+def test_a_formatted_duration_reads_back_as_the_rounded_seconds(seconds):
+    from graph.training.events import fmt_duration
+
+    parts = [int(p) for p in fmt_duration(seconds).split(":")]
+    assert all(0 <= p < 60 for p in parts[1:]) and len(parts) == (3 if round(seconds) >= 3600 else 2)
+    total = 0
+    for p in parts:
+        total = total * 60 + p
+    assert total == round(seconds)
+
+
+# -- checkpoint files that cannot be resumed ---------------------------------------------------------
+def _checkpoint_with_header(path, header) -> None:
+    np.savez(path, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), a0=np.zeros(3))
+
+
+@pytest.mark.parametrize("header, message", [
+    ({"format": "someone-elses-checkpoint", "version": 1, "state": {}}, "is not a Backprop Studio checkpoint"),
+    ({"version": 1, "state": {}}, "is not a Backprop Studio checkpoint"),
+    ({"format": "backprop-studio-checkpoint", "version": 2, "state": {}}, "checkpoint version 2 is not supported"),
+    ({"format": "backprop-studio-checkpoint", "state": {}}, "checkpoint version None is not supported"),
+])
+def test_checkpoint_of_another_format_or_version_is_refused(tmp_path, header, message):
+    from graph.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+    path = tmp_path / "checkpoint.npz"
+    save_checkpoint(path, {"epoch": 3, "w": np.arange(4.0)})
+    state = load_checkpoint(path)
+    assert state["epoch"] == 3 and np.array_equal(state["w"], np.arange(4.0))
+    _checkpoint_with_header(path, header)
+    with pytest.raises(CheckpointError, match=message) as caught:
+        load_checkpoint(path)
+    assert str(path) in str(caught.value)
+
+
+def test_unreadable_checkpoints_are_one_clear_error(tmp_path):
+    from graph.training.checkpoint import CheckpointError, load_checkpoint
+
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "missing.npz")
+    cases = {"text.npz": b"not a zip file at all", "noheader.npz": None, "badjson.npz": b"{"}
+    for name, content in cases.items():
+        path = tmp_path / name
+        if content is None:
+            np.savez(path, a0=np.zeros(2))
+        elif content == b"{":
+            np.savez(path, header=np.frombuffer(b"{not json", dtype=np.uint8))
+        else:
+            path.write_bytes(content)
+        with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+            load_checkpoint(path)
+
+
+def test_resuming_from_a_newer_checkpoint_says_so_in_one_line(tmp_path, capsys):
+    from graph.cli.main import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    _checkpoint_with_header(run / "checkpoint.npz", {"format": "backprop-studio-checkpoint", "version": 7,
+                                                     "state": {}})
+    assert main(["train", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "checkpoint version 7 is not supported" in err[0] and "Traceback" not in err[0]
