@@ -25,6 +25,7 @@ from graph import templates  # noqa: E402
 from graph.exchange.common import inference_part  # noqa: E402
 from graph.exchange.numpy_export import export_numpy  # noqa: E402
 from graph.exchange.pytorch_train import export_pytorch  # noqa: E402
+from graph.run.perf import tune_process  # noqa: E402
 
 
 def _max_diff(got, outputs, expected) -> float:
@@ -82,6 +83,7 @@ def numpy_column(g, feeds, folder, name):
 
 
 def main() -> None:
+    tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
     print(f"{'template':<16} {'onnx f32':>10} {'torch f64':>10} {'numpy f64':>10}  round trip")
     for name in templates.names():
         g = trained_template(name)

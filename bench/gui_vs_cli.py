@@ -118,6 +118,9 @@ def gui_child(case: str) -> None:
     window.prompt_unsaved = lambda: "discard"
     window.resize(1400, 900)
     window.show()
+    from graph.run.perf import tune_process  # noqa: PLC0415
+
+    tune_process()  # as app/gui_main.py does once its window is built
     window.open_template(c["template"], ask=False)
     panel = window.training
     s = panel.settings

@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from graph.model.fileformat import FORMAT, VERSION, load_graph  # noqa: E402
+from graph.run.perf import tune_process  # noqa: E402
 
 
 def chain_document(megabytes: float) -> dict:
@@ -36,6 +37,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=10.0)
     args = ap.parse_args()
+    tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "chain.json")
         with open(path, "w") as f:

@@ -18,6 +18,7 @@ import time
 
 from graph import templates
 from graph.views.playground import Playground, RefreshClock
+from graph.run.perf import tune_process
 
 
 def run(seconds: float, live: bool) -> tuple[float, float]:
@@ -82,6 +83,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gui", action="store_true", help="through the app's panel, painting included")
     args = parser.parse_args()
+    tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
     runner = run_gui if args.gui else run
     plain, live, rate = [], [], []
     for _ in range(args.rounds):

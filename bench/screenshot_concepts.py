@@ -21,6 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("BACKPROP_STUDIO_HOME", tempfile.mkdtemp(prefix="bps-shot-"))
 
 from app.gui_main import _make_app  # noqa: E402
+from graph.run.perf import tune_process  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from graph import templates  # noqa: E402
 from graph.training.datasets import load_dataset  # noqa: E402
@@ -53,6 +54,7 @@ def main() -> int:
     window.prompt_unsaved = lambda: "discard"
     window.resize(1400, 900)
     window.show()
+    tune_process()  # as app/gui_main.py does once its window is built
     ui = window.concepts
     shots = []
 

@@ -21,6 +21,7 @@ os.environ.setdefault("BACKPROP_STUDIO_HOME", tempfile.mkdtemp(prefix="bps-shot-
 from PySide6 import QtCore  # noqa: E402
 
 from app.gui_main import _make_app  # noqa: E402
+from graph.run.perf import tune_process  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 
 # settings per lab: the book's, with fewer iterations/trials where the full run takes minutes
@@ -65,6 +66,7 @@ def main() -> int:
     window.prompt_unsaved = lambda: "discard"
     window.resize(width, height)
     window.show()
+    tune_process()  # as app/gui_main.py does once its window is built
     dock = window.labs.dock
     names = [n for n in SETTINGS if not args.only or n in args.only.split(",")]
     # floating at a fixed size, so every screenshot has the same readable layout

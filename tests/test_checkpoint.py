@@ -53,22 +53,27 @@ def test_checkpoint_of_another_format_or_version_is_refused(tmp_path, header, me
     assert str(path) in str(caught.value)
 
 
-def test_unreadable_checkpoints_are_one_clear_error(tmp_path):
+@pytest.mark.parametrize("name, message", [
+    ("text.npz", "cannot read checkpoint"), ("noheader.npz", "is not a Backprop Studio checkpoint"),
+    ("badjson.npz", "damaged header"), ("nostate.npz", "holds no state"),
+])
+def test_unreadable_checkpoints_are_one_clear_error(tmp_path, name, message):
     from graph.training.checkpoint import CheckpointError, load_checkpoint
 
     with pytest.raises(CheckpointError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "missing.npz")
-    cases = {"text.npz": b"not a zip file at all", "noheader.npz": None, "badjson.npz": b"{"}
-    for name, content in cases.items():
-        path = tmp_path / name
-        if content is None:
-            np.savez(path, a0=np.zeros(2))
-        elif content == b"{":
-            np.savez(path, header=np.frombuffer(b"{not json", dtype=np.uint8))
-        else:
-            path.write_bytes(content)
-        with pytest.raises(CheckpointError, match="cannot read checkpoint"):
-            load_checkpoint(path)
+    path = tmp_path / name
+    if name == "text.npz":
+        path.write_bytes(b"not a zip file at all")
+    elif name == "noheader.npz":
+        np.savez(path, a0=np.zeros(2))
+    elif name == "badjson.npz":
+        np.savez(path, header=np.frombuffer(b"{not json", dtype=np.uint8))
+    else:
+        _checkpoint_with_header(path, {"format": "backprop-studio-checkpoint", "version": 1})
+    with pytest.raises(CheckpointError, match=message) as caught:
+        load_checkpoint(path)
+    assert str(path) in str(caught.value)
 
 
 def test_resuming_from_a_newer_checkpoint_says_so_in_one_line(tmp_path, capsys):
