@@ -132,7 +132,8 @@ def test_short_run_pause_resume_stop(qtbot, studio):
     assert not window.action_set["undo"].isEnabled() and not window.action_set["delete"].isEnabled()
     assert not dock.start_button.isEnabled() and dock.stop_button.isEnabled()
     # ... and the canvas takes no edit: a drag, the Delete key and a palette drop change nothing
-    assert _try_canvas_edits(window) == _canvas_state(window)
+    locked_before = _canvas_state(window)
+    assert _try_canvas_edits(window) == locked_before
 
     qtbot.waitUntil(lambda: views.curves.point_count() >= 5, timeout=RUN_TIMEOUT_MS)
     panel.pause()
