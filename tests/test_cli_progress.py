@@ -36,7 +36,7 @@ def test_terminal_gets_a_tqdm_bar_with_the_run_figures():
     last_training = [f for f in frames if "samples/s" in f][-1]
     assert "it 20/20" in last_training
     assert "epoch 2/2" in last_training and "loss 0.0250" in last_training
-    assert "12,345 samples/s" in last_training and "ETA 0:00:41" in last_training
+    assert "12,345 samples/s" in last_training and "ETA 0:41" in last_training
     assert any("evaluating the final weights 3,000/3,000" in f for f in frames)
     assert any("epoch 1: validation" in f for f in frames)
     # the epoch line is printed above the bar, whole
