@@ -51,3 +51,10 @@ def test_damaged_recovery_files_are_quarantined_and_the_next_one_offered(qtbot, 
     assert not damaged.exists() and len(list((folder / "damaged").iterdir())) == 1
     assert offered == [{}] and len(window.document.graph) > 0       # bad info fields ignored
     assert not window.offer_recovery()
+
+
+def test_inspector_shows_the_memory_estimate(window):
+    window.open_template("two_layer_net")
+    window.scene.clearSelection()
+    text = window.inspector.info["summary"].text()
+    assert "Memory per training step" in text and "KiB" in text

@@ -157,3 +157,15 @@ def test_gui_value_parsers_use_the_bounded_parser():
         with pytest.raises(ValueError):
             parse_feed(text, [None, 2])
     assert parse_value("[1, 2]") == [1, 2]
+
+
+def test_nan_in_the_input_data_is_blamed_on_the_data_not_the_learning_rate():
+    from dataclasses import replace
+    data = load_dataset("xor:n=40")
+    x = data.x_train.astype(np.float64).copy()
+    x[3, 0] = np.nan
+    bad = replace(data, x_train=x)
+    trainer = Trainer(mlp(), bad, TrainConfig(epochs=1, batch_size=40, scaling="none", compare_float16=False))
+    trainer.run()
+    assert trainer.stopped.kind == "nonfinite"
+    assert "input data 'x'" in trainer.stopped.reason and "not the cause" in trainer.stopped.reason
