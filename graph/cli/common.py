@@ -49,10 +49,14 @@ def limit_args(p: argparse.ArgumentParser) -> None:
                    help="start even when the memory estimate exceeds the available memory")
 
 
-def check_memory(graph: Graph, batch: int, dtype: str, train: bool, args, slots: int = 2) -> str:
-    """Estimate the memory of ``graph`` at ``batch``; refuse above the available memory
-    (unless ``--ignore-memory-check``); return the one-line summary."""
+def check_memory(graph: Graph, batch: int, dtype: str, train: bool, args, slots: int = 2,
+                 eval_batch: int | None = None) -> str:
+    """Estimate the memory of ``graph`` at ``batch`` (and of evaluation batches of
+    ``eval_batch``); refuse above the available memory (unless ``--ignore-memory-check``);
+    return the one-line summary."""
     est = memory.estimate(graph, batch, dtype, train=train, slots=slots)
+    if eval_batch:
+        est = max(est, memory.estimate(graph, eval_batch, dtype, train=False, slots=slots), key=lambda e: e.total)
     memory.check_fits(est, ignore=getattr(args, "ignore_memory_check", False))
     return f"memory: {est.summary()}"
 

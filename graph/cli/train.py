@@ -165,7 +165,8 @@ def _build_trainer(args) -> Trainer:
     if not args.graph:
         raise TrainError("give a GRAPH_OR_TEMPLATE to train (or --resume RUN_DIR)")
     graph = load_source(args.graph)
-    args.memory_note = check_memory(graph, _opt(args, "batch_size"), _opt(args, "dtype"), True, args)
+    args.memory_note = check_memory(graph, _opt(args, "batch_size"), _opt(args, "dtype"), True, args,
+                                    eval_batch=TrainConfig().eval_batch_size)
     dataset = _opt(args, "dataset")
     data = load_dataset(dataset, data_dir=args.data_dir)
     run_dir = Path(args.out) if args.out else _default_out(args.graph, dataset)
