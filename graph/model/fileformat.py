@@ -232,6 +232,8 @@ def _add_node(g: Graph, nd: Any, i: int, w: _Where, lim: Limits) -> None:
         g.add_node(type_name, id=id, position=position, label=label, **params)
     except (GraphError, ParamError, ShapeError, TypeError, ValueError, OverflowError, MemoryError) as exc:
         raise w.fail(place, str(exc) or type(exc).__name__) from None
+    if not raw_weights:
+        return
     node = g.node(id)
     # an instance's learnable names can depend on its config (Affine without bias has no b)
     allowed = set(node.op.learnable) | set(node.op.buffers)
