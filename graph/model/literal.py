@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import math
 
-MAX_CHARS = 100_000
+MAX_CHARS = 20_000   # a typed or pasted value (a 28x28 image is ~4,000)
 MAX_DEPTH = 32
 
 

@@ -122,7 +122,7 @@ def load_npz(path, kinds: dict | None = None, limits: Limits | None = None) -> d
     except NpyError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
-            NotImplementedError, ValueError) as exc:
+            NotImplementedError, ValueError, RuntimeError) as exc:   # RuntimeError: an encrypted member
         if isinstance(exc, FileNotFoundError):
             raise
         raise NpyError(f"{path} is not a NumPy .npz archive or is damaged ({_short(exc)})") from None
