@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from shiboken6 import isValid
 
 from graph import GraphError
+from graph.run.kinks import KINK_EXPLANATION
 from layers import ParamError, ShapeError
 
 from ..style import DONE_COLOR, ERROR_COLOR
@@ -23,8 +24,8 @@ from .controller import StepController
 from .inputs import InputEditor
 
 PLAY_REFRESH_MS = 250
-KINK_NOTE = ("Inputs set by hand can sit exactly on a kink (ReLU at 0, max-pool ties), where the "
-             "numerical derivative is not the backprop one.")
+KINK_NOTE = ("A failure on a ReLU/max-pool network is real: entries whose nudge crosses a kink "
+             "are already left out.")
 CHECK_ERRORS = (GraphError, ShapeError, ParamError, ValueError, FloatingPointError, TypeError)
 
 
@@ -63,9 +64,15 @@ def summarize(results: list) -> dict[str, tuple[bool, float, str]]:
         ok, worst, _ = out.get(r.node, (True, 0.0, ""))
         err = float(r.max_rel_error)
         out[r.node] = (ok and bool(r.passed), max(worst, err) if np.isfinite(err) else np.inf, "")
+        kinks = f", {r.skipped} entries skipped at kinks" if r.skipped else ""
         lines.setdefault(r.node, []).append(
-            f"{'✓' if r.passed else '✗'} {r.check} {r.tensor}: rel. error {err:.2e}")
+            f"{'✓' if r.passed else '✗'} {r.check} {r.tensor}: rel. error {err:.2e}{kinks}")
     return {n: (ok, worst, "\n".join(lines[n])) for n, (ok, worst, _) in out.items()}
+
+
+def skipped_at_kinks(results: list, node: str | None = None) -> int:
+    """How many perturbed entries (of ``node``, or all) were left out because they sit at a kink."""
+    return sum(r.skipped for r in results if node is None or r.node == node)
 
 
 class StepInspector(QtWidgets.QDockWidget):
@@ -141,7 +148,7 @@ class StepInspector(QtWidgets.QDockWidget):
         if visible and self._dirty:
             self.refresh()
 
-    def _check_row(self) -> QtWidgets.QHBoxLayout:
+    def _check_row(self) -> QtWidgets.QVBoxLayout:
         self.check_button = QtWidgets.QPushButton("Gradient check")
         self.check_button.setToolTip("Compare this node's backprop gradients with central differences")
         self.check_button.clicked.connect(self.check_node)
@@ -151,11 +158,18 @@ class StepInspector(QtWidgets.QDockWidget):
         self.badge = QtWidgets.QLabel()
         self.badge.setObjectName("gradcheck_badge")
         self.badge.setWordWrap(True)
+        self.kinks = QtWidgets.QLabel()
+        self.kinks.setObjectName("gradcheck_kinks")
+        self.kinks.setWordWrap(True)
+        self.kinks.hide()
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.check_button)
         row.addWidget(self.check_all_button)
         row.addWidget(self.badge, 1)
-        return row
+        box = QtWidgets.QVBoxLayout()
+        box.addLayout(row)
+        box.addWidget(self.kinks)
+        return box
 
     # -- which node ------------------------------------------------------------------------
     def target(self) -> str | None:
@@ -198,6 +212,7 @@ class StepInspector(QtWidgets.QDockWidget):
         node = self.target()
         if node != self.node:
             self.badge.clear()
+            self.kinks.hide()
         self.node = node
         g = c.graph
         if node is None or not g.has_node(node):
@@ -293,10 +308,16 @@ class StepInspector(QtWidgets.QDockWidget):
             self._worker.wait()  # run() ends right after emitting; never drop a running QThread
         self.check_button.setEnabled(True)
         self.check_all_button.setEnabled(True)
+        self.kinks.hide()
         if error:
             self._show_badge(False, f"gradient check failed to run: {error}")
             return
         summary = summarize(results)
+        skipped = skipped_at_kinks(results)
+        if skipped:
+            # neutral, in plain sight: these entries neither pass nor fail
+            self.kinks.setText(f"{skipped} entries {KINK_EXPLANATION}.")
+            self.kinks.show()
         if self.overlay is not None:
             if not node:
                 self.overlay.clear_badges()
@@ -307,12 +328,15 @@ class StepInspector(QtWidgets.QDockWidget):
             # "Check all": the summary, whichever node happens to be selected
             bad = [n for n, (ok, _, _) in summary.items() if not ok]
             self._show_badge(not bad, f"{len(summary)} nodes checked, {len(bad)} failed"
-                             + (f" ({', '.join(bad)})" if bad else ""),
+                             + (f" ({', '.join(bad)})" if bad else "")
+                             + (f" · {skipped} entries skipped at kinks" if skipped else ""),
                              "\n".join(f"{n}: {'passed' if ok else 'FAILED'} (max rel. error {worst:.1e})"
                                        for n, (ok, worst, _) in summary.items()))
         elif node in summary:
             ok, worst, text = summary[node]
-            self._show_badge(ok, f"{'✓ passed' if ok else '✗ failed'} · max rel. error {worst:.1e}",
+            kinks = skipped_at_kinks(results, node)
+            self._show_badge(ok, f"{'✓ passed' if ok else '✗ failed'} · max rel. error {worst:.1e}"
+                             + (f" · {kinks} entries skipped at kinks" if kinks else ""),
                              text if ok else f"{text}\n{KINK_NOTE}")
         else:
             self._show_badge(True, "nothing to check here (no gradient flows through this node)")

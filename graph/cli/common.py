@@ -63,7 +63,8 @@ def check_memory(graph: Graph, batch: int, dtype: str, train: bool, args, slots:
 
 def feed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feed", action="append", default=[], metavar="ID=FILE.npy",
-                   help="value for an Input node from a .npy file (repeatable)")
+                   help="value for an Input node from a .npy file, or ID=digits for digits of the "
+                        "embedded MNIST set, scaled to 0..1 (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and random feeds (default 0)")
     p.add_argument("--batch", type=int, default=None,
                    help="batch size of random feeds (default: that of the --feed arrays, else 1)")
@@ -81,8 +82,22 @@ def load_source(spec: str) -> Graph:
     raise UsageError(f"{spec!r} is neither a template ({', '.join(templates.names())}) nor a graph file")
 
 
-def parse_feeds(items: list[str], engine: Engine) -> dict:
-    """``["x=a.npy", ...]`` -> ``{"x": array}``, checking the ids against the Input nodes."""
+def digit_feed(shape, count: int = 1) -> np.ndarray:
+    """The first ``count`` embedded MNIST digits scaled to 0..1, shaped for an Input of
+    ``shape`` (its ``None`` batch axis becomes ``count``), e.g. (1, 1, 28, 28) or (1, 784)."""
+    from graph.training.datasets import load_mnist_10k  # noqa: PLC0415 - only this feed reads MNIST
+
+    want = tuple(count if d is None else int(d) for d in shape)
+    if int(np.prod(want)) != count * 784:
+        raise UsageError(f"digits are 28×28 = 784 values each; an Input of shape {fmt_shape(tuple(shape))} "
+                         "does not take them")
+    x, _ = load_mnist_10k()
+    return (x[:count].astype(np.float64) / 255.0).reshape(want)
+
+
+def parse_feeds(items: list[str], engine: Engine, batch: int | None = None) -> dict:
+    """``["x=a.npy", "x=digits", ...]`` -> ``{"x": array}``, checking the ids against the Input
+    nodes; ``digits`` feeds ``batch`` (default 1) embedded MNIST digits."""
     feeds = {}
     inputs = engine.input_ids()
     for item in items:
@@ -91,6 +106,9 @@ def parse_feeds(items: list[str], engine: Engine) -> dict:
             raise UsageError(f"--feed {item}: expected ID=FILE.npy")
         if id not in inputs:
             raise FeedError(f"--feed {item}: no Input node {id!r} (inputs: {', '.join(inputs) or 'none'})")
+        if path == "digits" and not os.path.exists(path):
+            feeds[id] = digit_feed(engine.graph.node(id).params["shape"], batch or 1)
+            continue
         try:
             feeds[id] = npyfile.load_npy(path)   # header checked first; never a pickle
         except FileNotFoundError:

@@ -9,6 +9,7 @@ from graph.model import templates
 from graph.run.backend import BACKENDS
 from graph.run.engine import DTYPES, Engine
 from graph.run.gradcheck import TOLERANCE, gradcheck, random_feeds
+from graph.run.kinks import KINK_EXPLANATION
 
 from graph.cli.common import UsageError, check_memory, describe_array, feed_args, load_source, parse_feeds, source_arg, table, to_json
 
@@ -42,7 +43,7 @@ def cmd_run(args) -> int:
     g = load_source(args.graph)
     check_memory(g, args.batch or 1, args.dtype, True, args, slots=0)
     eng = Engine(g, backend=args.backend, dtype=args.dtype, seed=args.seed)
-    feeds = parse_feeds(args.feed, eng)
+    feeds = parse_feeds(args.feed, eng, args.batch)
     feeds, notes = random_feeds(eng, feeds, batch=args.batch, seed=args.seed)
     batch = next((int(np.shape(v)[0]) for v in feeds.values() if np.ndim(v) > 0), 1)
     mem_note = check_memory(g, batch, args.dtype, True, args, slots=0)
@@ -77,7 +78,7 @@ def cmd_run(args) -> int:
 def cmd_gradcheck(args) -> int:
     g = load_source(args.graph)
     eng = Engine(g, backend="numpy", dtype="float64", seed=args.seed)
-    feeds = parse_feeds(args.feed, eng)
+    feeds = parse_feeds(args.feed, eng, args.batch)
     if args.entries < 0:
         raise UsageError(f"--entries must be 0 (all) or positive, got {args.entries}")
     if not args.eps > 0:
@@ -85,13 +86,18 @@ def cmd_gradcheck(args) -> int:
     results = gradcheck(eng, node=args.node, feeds=feeds, eps=args.eps, seed=args.seed,
                         max_entries=args.entries or None, train=not args.eval, tol=args.tol, batch=args.batch)
     failed = [r for r in results if not r.passed]
+    skipped = sum(r.skipped for r in results)
     if args.json:
-        print(json.dumps({"tolerance": args.tol, "passed": not failed,
+        print(json.dumps({"tolerance": args.tol, "passed": not failed, "skipped_at_kinks": skipped,
                           "results": [vars(r) for r in results]}))
         return 1 if failed else 0
-    rows = [[r.check, r.node, r.tensor, f"{r.max_rel_error:.2e}", f"{r.max_abs_error:.2e}",
-             f"{r.entries}/{r.size}", "ok" if r.passed else "FAIL"] for r in results]
-    print(table(rows, ["check", "node", "tensor", "max rel error", "max abs error", "entries", ""]))
+    rows = [[r.check, r.node, r.tensor, *((f"{r.max_rel_error:.2e}", f"{r.max_abs_error:.2e}") if r.entries
+                                          else ("-", "-")),
+             f"{r.entries}/{r.size}", f"{r.skipped}" if r.skipped else "",
+             "ok" if r.passed else "FAIL"] for r in results]
+    print(table(rows, ["check", "node", "tensor", "max rel error", "max abs error", "entries", "at kinks", ""]))
+    if skipped:
+        print(f"{skipped} entries {KINK_EXPLANATION}.")
     if failed:
         print(f"{len(failed)} of {len(results)} tensors exceed the tolerance {args.tol:g}")
         return 1

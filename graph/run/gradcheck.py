@@ -17,6 +17,11 @@ checked entries (``a`` backprop, ``n`` numerical), where ``floor`` is the round-
 of the difference quotient (independent of the tolerance). Entries whose gradient is at
 round-off level therefore do not dominate, while a wrong rule gives an error near 1. A
 tensor passes when the error is at most ``tol`` or its absolute error is at round-off level.
+
+Entries whose ±ε step crosses a kink (a ReLU input changes sign, a max-pool window gets
+another winner; see :mod:`graph.run.kinks`) are re-tested with a step 100 times smaller
+and left out (counted in ``skipped``) when that still crosses it: there the difference
+quotient measures a corner, not the gradient, and must never fail a correct backprop.
 Random ops (Dropout) see the same seeded generator on every evaluation, so each
 evaluation draws the same mask.
 """
@@ -27,11 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from graph.run.engine import Engine
+from graph.run.kinks import KINKED_TYPES, branch_pattern, op_pattern, same_pattern
 from graph.model.errors import GraphError
 from graph.model.graph import Graph
 
 TINY = 1e-10
 TOLERANCE = 1e-6
+KINK_RETRY = 100   # an entry whose step crosses a kink is re-tested with eps / KINK_RETRY
 
 
 @dataclass
@@ -40,7 +47,8 @@ class GradCheckResult:
 
     ``check`` is ``"local"`` or ``"graph"``; ``tensor`` names it (``"input a"``,
     ``"param W"``, ``"value"`` for a fed Input); ``entries`` is how many entries were
-    perturbed out of ``size``.
+    perturbed and compared out of ``size``; ``skipped`` entries were left out because their
+    step crossed a kink (see :mod:`graph.run.kinks`).
     """
 
     check: str
@@ -51,6 +59,7 @@ class GradCheckResult:
     entries: int
     size: int
     passed: bool
+    skipped: int = 0
 
 
 def rel_error(analytic: np.ndarray, numeric: np.ndarray, floor: float = TINY) -> tuple[float, float]:
@@ -252,16 +261,20 @@ def _local_checks(eng: Engine, id: str, train: bool, eps: float, seed: int, limi
         terms = np.asarray(y, dtype=np.float64) * upstream
         return float(np.sum(terms)), float(np.sum(np.abs(terms)))
 
+    def pattern() -> list | None:
+        kinks = op_pattern(op, inputs[0]) if len(inputs) == 1 else None
+        return None if kinks is None else [kinks]
+
     results = []
     for port, arr, grad in zip(op.inputs, inputs, in_grads):
         if grad is None or arr.dtype.kind != "f":
             continue  # integer labels, or an input the op defines no gradient for
         results.append(_compare("local", id, f"input {port}", arr, np.asarray(grad), objective,
-                                eps, limit, rng, tol))
+                                eps, limit, rng, tol, pattern))
     for name in op.learnable:
         if name in p_grads and name in params:
             results.append(_compare("local", id, f"param {name}", params[name], np.asarray(p_grads[name]),
-                                    objective, eps, limit, rng, tol))
+                                    objective, eps, limit, rng, tol, pattern))
     return results
 
 
@@ -291,16 +304,19 @@ def _graph_checks(eng: Engine, node: str | None, feeds: dict, train: bool, eps: 
         out = np.asarray(eng.output_of(eng.loss_id), dtype=np.float64)
         return float(np.sum(out)), float(np.sum(np.abs(out)))
 
+    kinked = any(g.node(i).type in KINKED_TYPES for i in g.nodes())
+    pattern = (lambda: branch_pattern(eng)) if kinked else None
     results = []
     for (id, name), arr in refs.items():
         if node is not None and id != node:
             continue
         results.append(_compare("graph", id, f"param {name}", arr, analytic[(id, name)], objective,
-                                eps, limit, rng, tol))
+                                eps, limit, rng, tol, pattern))
     for id, value in feeds.items():
         if (node is not None and id != node) or value.dtype.kind != "f" or not _checkable_input(g, id):
             continue
-        results.append(_compare("graph", id, "value", value, input_grads[id], objective, eps, limit, rng, tol))
+        results.append(_compare("graph", id, "value", value, input_grads[id], objective, eps, limit, rng, tol,
+                                pattern))
     return results
 
 
@@ -312,31 +328,53 @@ def _checkable_input(g: Graph, id: str) -> bool:
 
 
 def _compare(check: str, id: str, tensor: str, arr: np.ndarray, grad: np.ndarray, objective, eps: float,
-             limit, rng, tol) -> GradCheckResult:
-    """Perturb entries of ``arr`` in place (restoring each), compare with ``grad``."""
+             limit, rng, tol, pattern=None) -> GradCheckResult:
+    """Perturb entries of ``arr`` in place (restoring each), compare with ``grad``.
+
+    ``objective()`` evaluates ``(f, Σ|terms|)`` at the current ``arr``; ``pattern()``, called
+    right after it, gives the branch pattern of the kinked ops there (``None``: no kinks).
+    An entry whose step changes the pattern is retried with ``eps / KINK_RETRY`` and
+    skipped when that still changes it.
+    """
     if grad.shape != arr.shape:
         return GradCheckResult(check, id, tensor, float("inf"), float("inf"), 0, arr.size, False)
     picks = pick_entries(grad, limit, rng)
     flat = arr.reshape(-1)
     if not np.shares_memory(flat, arr):
         raise GraphError(f"{id} {tensor}: cannot perturb a non-contiguous array")
-    numeric = np.empty(picks.size)
-    magnitude = 0.0
-    for k, i in enumerate(picks):
+    base = None
+    if pattern is not None:
+        objective()
+        base = pattern()
+
+    def evaluate(i: int, value: float):
+        flat[i] = value
+        f, mag = objective()
+        return f, mag, (pattern() if base is not None else None)
+
+    kept, numeric, noise = [], [], 0.0
+    for i in picks:
         old = flat[i]
-        flat[i] = old + eps
-        plus, mag_plus = objective()
-        flat[i] = old - eps
-        minus, mag_minus = objective()
+        for step in (eps, eps / KINK_RETRY):
+            plus, mag_plus, pat_plus = evaluate(i, old + step)
+            minus, mag_minus, pat_minus = evaluate(i, old - step)
+            crossed = not (same_pattern(base, pat_plus) and same_pattern(base, pat_minus))
+            if not crossed:
+                break
         flat[i] = old
-        numeric[k] = (plus - minus) / (2 * eps)
-        magnitude = max(magnitude, mag_plus, mag_minus)
-    # expected round-off of (f+ − f−)/2ε: a gradient that is zero in theory comes out at
-    # this level numerically and must not count as a relative error of 1
-    noise = 8 * np.finfo(np.float64).eps * magnitude / (2 * eps)
+        if crossed:
+            continue
+        kept.append(i)
+        numeric.append((plus - minus) / (2 * step))
+        # expected round-off of (f+ − f−)/2ε: a gradient that is zero in theory comes out at
+        # this level numerically and must not count as a relative error of 1
+        noise = max(noise, 8 * np.finfo(np.float64).eps * max(mag_plus, mag_minus) / (2 * step))
+    if base is not None:
+        objective()   # leave the engine at the unperturbed point
+    skipped = int(picks.size - len(kept))
     # the reported error uses the round-off floor only, so it does not depend on ``tol``;
     # the pass test also accepts an absolute error at round-off level (whatever ``tol`` is)
-    rel, abs_err = rel_error(grad.reshape(-1)[picks], numeric, floor=noise)
+    rel, abs_err = rel_error(grad.reshape(-1)[np.asarray(kept, dtype=np.int64)], np.asarray(numeric), floor=noise)
     passed = bool(rel <= tol or abs_err <= noise)
-    return GradCheckResult(check, id, tensor, float(rel), float(abs_err), int(picks.size), int(arr.size),
-                           passed)
+    return GradCheckResult(check, id, tensor, float(rel), float(abs_err), len(kept), int(arr.size),
+                           passed, skipped)
