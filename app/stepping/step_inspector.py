@@ -129,17 +129,25 @@ class StepInspector(QtWidgets.QDockWidget):
         self._later.setSingleShot(True)
         self._later.setInterval(PLAY_REFRESH_MS)
         self._later.timeout.connect(self.refresh)
+        self._since_refresh = QtCore.QElapsedTimer()
         controller.state_changed.connect(self._moment_changed)
         controller.run_changed.connect(self.refresh)
         controller.playing_changed.connect(self._moment_changed)
         self.visibilityChanged.connect(self._visibility_changed)
 
     def _moment_changed(self, *_args) -> None:
-        """Refresh now when stepping; while playing, at most every PLAY_REFRESH_MS so the
-        canvas animation keeps its frame rate."""
-        if self.controller.playing:
-            if not self._later.isActive():
-                self._later.start()
+        """Refresh now when stepping, and while playing at up to 1000 / PLAY_REFRESH_MS events
+        a second (so the dock shows the event the canvas glows on, never the one before);
+        faster playing refreshes at most every PLAY_REFRESH_MS so the canvas animation keeps
+        its frame rate."""
+        c = self.controller
+        if c.playing and 1000.0 / c.speed < PLAY_REFRESH_MS:
+            waited = self._since_refresh.elapsed() if self._since_refresh.isValid() else PLAY_REFRESH_MS
+            if waited >= PLAY_REFRESH_MS:
+                self._later.stop()
+                self.refresh()
+            elif not self._later.isActive():
+                self._later.start(PLAY_REFRESH_MS - waited)
         else:
             self._later.stop()
             self.refresh()
@@ -208,6 +216,7 @@ class StepInspector(QtWidgets.QDockWidget):
             self._dirty = True
             return
         self._dirty = False
+        self._since_refresh.start()
         c = self.controller
         node = self.target()
         if node != self.node:

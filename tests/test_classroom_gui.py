@@ -1,0 +1,64 @@
+"""Issue 15 (classroom-ready): the window's mechanisms, driven through pytest-qt (offscreen)."""
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+from graph import templates  # noqa: E402
+from gui_helpers import studio_home  # noqa: E402,F401
+
+
+@pytest.fixture
+def studio(qtbot, studio_home):
+    """``open(name, size)`` -> a shown main window with the example ``name`` loaded."""
+    from app.main_window import MainWindow  # noqa: PLC0415
+
+    windows = []
+
+    def _open(name: str | None = "apple", size=(1280, 800)):
+        window = MainWindow(restore_layout=False)
+        window.quiet = True
+        window.prompt_unsaved = lambda: "discard"
+        windows.append(window)
+        if name:
+            window.document.reset(templates.build(name), name=name)
+        window.resize(*size)
+        window.show()
+        QtWidgets.QApplication.processEvents()
+        return window
+
+    yield _open
+    for window in windows:
+        window.stepping.controller.pause()
+        window.stepping.inspector.wait_for_check()
+        window.close()
+        window.deleteLater()
+    QtWidgets.QApplication.processEvents()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+# -- item 2: Play keeps the step inspector on the current event -----------------------------
+def test_play_inspector_shows_the_current_event(studio, qtbot):
+    window = studio("apple")
+    ui = window.stepping
+    c = ui.controller
+    window.scene.clearSelection()
+    seen = []
+
+    def check(_k):
+        ev = c.current_event()
+        if ev is not None:
+            seen.append((ev.node, ui.inspector.node))
+
+    c.state_changed.connect(check)   # after the inspector's own slot
+    c.set_speed(3.0)
+    assert c.play()
+    qtbot.waitUntil(lambda: not c.playing, timeout=20000)
+    assert len(seen) == c.count
+    assert all(shown == current for current, shown in seen), seen
