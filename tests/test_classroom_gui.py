@@ -62,3 +62,24 @@ def test_play_inspector_shows_the_current_event(studio, qtbot):
     qtbot.waitUntil(lambda: not c.playing, timeout=20000)
     assert len(seen) == c.count
     assert all(shown == current for current, shown in seen), seen
+
+
+# -- item 3: the rule card writes tensors as values, shapes as shapes -----------------------
+def test_rule_card_summarises_tensors(studio):
+    from graph.views.replay import fmt_summary  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    assert fmt_summary(np.array([[1.0, -2.0, 0.5, 3.0]])) == "[1, -2, 0.5, 3]"
+    assert fmt_summary(np.ones((1, 30, 24, 24))) == "⟨(1, 30, 24, 24) tensor, norm 131⟩"
+    window = studio("simple_convnet")
+    ui = window.stepping
+    c = ui.controller
+    assert c.run_forward()
+    conv = c.replay.event_index("conv1", "forward")
+    assert c.jump(conv)
+    text = ui.inspector.rule.text()
+    assert text.startswith("conv1 = Conv2D(x = ⟨(1, 1, 28, 28) tensor, norm ")
+    assert "= (1, 30, 24, 24)" not in text and "tensor views below" in text
+    assert c.run_backward()
+    c.jump(c.replay.event_index("x", "backward"))
+    assert "∂L/∂x = ⟨(1, 1, 28, 28) tensor, norm" in ui.inspector.rule.text()

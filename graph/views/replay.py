@@ -43,6 +43,35 @@ def fmt_value(x: Any) -> str:
     return fmt_shape(arr.shape)
 
 
+RULE_ENTRIES = 4   # tensors up to this size are written out in full on the rule card
+
+
+def fmt_summary(x: Any) -> str:
+    """A value for the rule card: a number, a few entries, or shape, norm and a pointer.
+
+    ``220``; ``[0.1, -0.2, 0.3]``; ``⟨(1, 30, 24, 24) tensor, norm 5.03⟩`` (its entries are
+    in the step inspector's tensor views, see :data:`SEE_TENSORS`).
+    """
+    if x is None:
+        return ""
+    arr = np.asarray(x)
+    if arr.size == 1:
+        return fmt_num(arr)
+    if arr.size <= RULE_ENTRIES:
+        return "[" + ", ".join(fmt_num(v) for v in arr.reshape(-1)) + "]"
+    if arr.dtype.kind not in "fiub":
+        return f"⟨{fmt_shape(arr.shape)} tensor⟩"
+    norm = float(np.linalg.norm(arr.astype(np.float64).reshape(-1)))
+    return f"⟨{fmt_shape(arr.shape)} tensor, norm {norm:.3g}⟩"
+
+
+SEE_TENSORS = "(⟨…⟩: shape and norm of a tensor; its entries are in the tensor views below)"
+
+
+def _with_pointer(text: str) -> str:
+    return f"{text}\n{SEE_TENSORS}" if "⟨" in text else text
+
+
 def edge_key(edge: Edge) -> EdgeKey:
     """The key of an edge in :attr:`DisplayState.edges`: ``(src, dst, dst_port)``."""
     return (edge.src, edge.dst, edge.dst_port)
@@ -93,6 +122,7 @@ class _NodeTrack:
     bwd: int = -1
     value: str = ""
     grad: str = ""
+    grad_summary: str = ""
     fwd_rule: str = ""
     bwd_rule: str = ""
 
@@ -150,6 +180,7 @@ class Replay:
             else:
                 track.bwd = k
                 track.grad = fmt_value(ev.upstream)
+                track.grad_summary = fmt_summary(ev.upstream)
                 track.bwd_rule = self.named_rule(ev.node, ev.rule)
                 ports = self.graph.node(ev.node).op.inputs if self.graph.has_node(ev.node) else ()
                 for port, g in zip(ports, ev.input_grads):
@@ -179,23 +210,25 @@ class Replay:
             sent = [f"from {dst}: {line}" for dst in self._consumers(ev.node)
                     for line in self._nodes.get(dst, _NodeTrack()).bwd_rule.splitlines()
                     if line.startswith(head)]
-            track.bwd_rule = "\n".join([f"∂L/∂{ev.node} = {track.grad}", *sent, f"({ev.rule})"])
+            track.bwd_rule = _with_pointer("\n".join([f"∂L/∂{ev.node} = {track.grad_summary}", *sent,
+                                                       f"({ev.rule})"]))
 
     def _consumers(self, node: str) -> list[str]:
         return self.graph.successors(node) if self.graph.has_node(node) else []
 
     def _forward_text(self, ev) -> str:
-        """``mul_apple = Mul(apple = 100, apple_num = 2) = 200`` (node ids, not labels)."""
-        out = fmt_value(ev.output)
+        """``mul_apple = Mul(apple = 100, apple_num = 2) = 200`` (node ids, not labels); tensors
+        as :func:`fmt_summary` writes them."""
+        out = fmt_summary(ev.output)
         if not self.graph.has_node(ev.node):
-            return f"{ev.node} = {out}"
+            return _with_pointer(f"{ev.node} = {out}")
         srcs = self.graph.inputs_of(ev.node)
         ports = self.graph.node(ev.node).op.inputs
         if not ports:
-            return f"{ev.node} = {out}"
-        args = ", ".join(f"{s or p} = {fmt_value(v)}"
+            return _with_pointer(f"{ev.node} = {out}")
+        args = ", ".join(f"{s or p} = {fmt_summary(v)}"
                          for p, s, v in zip(ports, srcs, ev.inputs))
-        return f"{ev.node} = {ev.type}({args}) = {out}"
+        return _with_pointer(f"{ev.node} = {ev.type}({args}) = {out}")
 
     def named_rule(self, node: str, rule: str) -> str:
         """The rule with port names replaced by the nodes that feed them.
