@@ -83,3 +83,43 @@ def test_rule_card_summarises_tensors(studio):
     assert c.run_backward()
     c.jump(c.replay.event_index("x", "backward"))
     assert "∂L/∂x = ⟨(1, 1, 28, 28) tensor, norm" in ui.inspector.rule.text()
+    window.stepping.controller.jump(c.count - 1)
+
+
+# -- item 8: labels never overlap each other or nodes ----------------------------------------
+def label_rects(window) -> list:
+    """``(node, kind, scene rect)`` of every node's value/gradient label and box."""
+    out = []
+    for n, item in window.scene.nodes.items():
+        above, below = item.overlay_rects()
+        out.append((n, "box", item.mapRectToScene(item.box())))
+        for kind, rect in (("above", above), ("below", below)):
+            if not rect.isEmpty():
+                out.append((n, kind, item.mapRectToScene(rect)))
+    return out
+
+
+@pytest.mark.parametrize("name", ["apple", "apple_orange", "two_layer_net", "simple_convnet"])
+def test_node_labels_never_overlap(studio, name):
+    window = studio(name)
+    assert window.stepping.controller.run_backward()
+    rects = label_rects(window)
+    clashes = [(a[:2], b[:2]) for i, a in enumerate(rects) for b in rects[i + 1:]
+               if a[0] != b[0] and a[2].intersects(b[2])]
+    assert not clashes
+    if name == "apple_orange":
+        # mul_apple's gradient 1.1 would sit on mul_orange's value 450: it moves beside its value
+        assert window.scene.nodes["mul_apple"].grad_beside
+        assert not window.scene.nodes["mul_orange"].grad_beside
+
+
+def test_array_edges_show_a_preview_not_three_shapes(studio):
+    window = studio("simple_convnet")
+    assert window.stepping.controller.run_backward()
+    edge = window.scene.edges[("relu1", "x")]
+    assert edge.shape_text and edge.value_text is None and edge.grad_text is None
+    assert edge.value_pixmap is not None
+    # the preview sits under the shape tag, not over it
+    assert edge._pixmap_rect().top() > edge._text_rect(edge.shape_text, below=False).bottom()
+    strip = window.stepping.overlay._pixmap(("x", "affine1", "x"), __import__("numpy").ones((1, 50)))
+    assert strip.height() >= 7

@@ -48,7 +48,7 @@ def apple():
 
 def test_fmt_value_like_the_book():
     assert [fmt_value(v) for v in (220.00000000000003, 2.2, 110.0, np.float64(1.1))] == ["220", "2.2", "110", "1.1"]
-    assert fmt_value(np.zeros((1, 30, 24, 24))) == "(1, 30, 24, 24)"
+    assert fmt_value(np.ones((1, 30, 24, 24))) == "norm 131"   # the shape is on the node and edge
     assert fmt_value(None) == ""
 
 
@@ -132,7 +132,9 @@ def test_arrays_show_shapes_and_keep_values():
     r = Replay(g, list(Engine(g).steps()))
     end = r.state(len(r) - 1)
     edge = end.edges[("x", "relu", "x")]
-    assert edge.value == "(1, 3)" and edge.grad == "(1, 3)"
+    # the value is drawn as a preview (no text); the nodes carry the norms
+    assert edge.value == "" and edge.grad == ""
+    assert end.nodes["relu"].grad == "norm 1.73" and end.nodes["x"].value == "norm 3.74"
     np.testing.assert_array_equal(edge.value_array, [[1.0, -2.0, 3.0]])
 
 

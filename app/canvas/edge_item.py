@@ -75,11 +75,18 @@ class EdgeItem(QGraphicsItem):
         offset = shape_rect.height() + LABEL_GAP if self.shape_text else 0.0
         rect = shape_rect.united(self._text_rect(self.value_text, False, offset))
         rect = rect.united(self._text_rect(self.grad_text, True))
-        if self.value_pixmap is not None:
-            mid = self.midpoint()
-            w, h = self.value_pixmap.width(), self.value_pixmap.height()
-            rect = rect.united(QRectF(mid.x() + 8, mid.y() - h / 2, w, h))
-        return rect
+        return rect.united(self._pixmap_rect())
+
+    def _pixmap_rect(self) -> QRectF:
+        """The value preview: centred under the curve, below the gradient tag, so it covers
+        neither the tags nor the ports."""
+        if self.value_pixmap is None:
+            return QRectF()
+        mid = self.midpoint()
+        grad = self._text_rect(self.grad_text, True)
+        top = (grad.bottom() if self.grad_text else mid.y()) + LABEL_GAP
+        w, h = self.value_pixmap.width(), self.value_pixmap.height()
+        return QRectF(mid.x() - w / 2, top, w, h)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -144,8 +151,11 @@ class EdgeItem(QGraphicsItem):
             self._draw_tag(painter, self._text_rect(self.grad_text, True), self.grad_text,
                            QColor(GRAD_COLOR), QColor(253, 236, 236, 235))
         if self.value_pixmap is not None:
-            mid = self.midpoint()
-            painter.drawPixmap(QPointF(mid.x() + 8, mid.y() - self.value_pixmap.height() / 2), self.value_pixmap)
+            frame = self._pixmap_rect()
+            painter.drawPixmap(frame.topLeft(), self.value_pixmap)
+            painter.setPen(QPen(QColor("#9aa3ad"), 1.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(frame.adjusted(-0.5, -0.5, 0.5, 0.5))
 
     @staticmethod
     def _draw_tag(painter, rect: QRectF, text: str, fg: QColor, bg: QColor) -> None:

@@ -17,6 +17,7 @@ from .port_item import PortItem
 
 STATES = ("normal", "active", "done", "dimmed")
 OVERLAY_H = 18.0
+GRAD_SEP = "   "
 _FONTS: dict[str, QFont] = {}
 
 
@@ -52,6 +53,7 @@ class NodeItem(QGraphicsItem):
         self.error: str | None = None
         self.overlay_above: str | None = None
         self.overlay_below: str | None = None
+        self.grad_beside = False   # the gradient shares the value's line (no room below)
         self.state = "normal"
         self.width, self.height = node_size(len(node.op.inputs), len(node.op.outputs))
         self.in_ports = {name: PortItem(self, name, False) for name in node.op.inputs}
@@ -102,6 +104,34 @@ class NodeItem(QGraphicsItem):
         self.setOpacity(0.35 if state == "dimmed" else 1.0)
         self.update()
 
+    def set_grad_beside(self, flag: bool) -> None:
+        """Draw the gradient on the value's line above the node instead of below it."""
+        if flag != self.grad_beside:
+            self.prepareGeometryChange()
+            self.grad_beside = flag
+            self.update()
+
+    def overlay_rects(self) -> tuple[QRectF, QRectF]:
+        """``(above, below)`` rectangles (item coordinates) of the overlay texts as drawn;
+        empty where there is none. With :attr:`grad_beside` both texts are in ``above``."""
+        fm = QFontMetricsF(font("mono"))
+        h = OVERLAY_H   # as drawn: text centred in a line of this height, 2 units off the box
+        above, below = QRectF(), QRectF()
+        top_text = self._top_line()
+        if top_text:
+            w = fm.horizontalAdvance(top_text) + 6
+            above = QRectF(self.width / 2 - w / 2, -h - 2, w, h)
+        if self.overlay_below and not self.grad_beside:
+            w = fm.horizontalAdvance(self.overlay_below) + 6
+            below = QRectF(self.width / 2 - w / 2, self.height + 2, w, h)
+        return above, below
+
+    def _top_line(self) -> str:
+        parts = [self.overlay_above or ""]
+        if self.grad_beside and self.overlay_below:
+            parts.append(f"∂ {self.overlay_below}")
+        return GRAD_SEP.join(p for p in parts if p)
+
     # -- geometry ------------------------------------------------------------------------
     def box(self) -> QRectF:
         return QRectF(0.0, 0.0, self.width, self.height)
@@ -110,8 +140,8 @@ class NodeItem(QGraphicsItem):
         return QRectF(0.0, 0.0, self.width, HEADER_H)
 
     def boundingRect(self) -> QRectF:
-        top = OVERLAY_H + 4 if self.overlay_above else 4.0
-        bottom = OVERLAY_H + 4 if self.overlay_below else 4.0
+        top = OVERLAY_H + 4 if self.overlay_above or self.overlay_below else 4.0
+        bottom = OVERLAY_H + 4 if self.overlay_below and not self.grad_beside else 4.0
         side = 14.0 + (self.width * 0.5 if self.overlay_above or self.overlay_below else 0.0)
         return self.box().adjusted(-side, -top, side, bottom)
 
@@ -188,11 +218,22 @@ class NodeItem(QGraphicsItem):
         fm = QFontMetricsF(font("mono"))
         span = QRectF(-self.width * 0.5, 0, self.width * 2, OVERLAY_H)
         painter.setFont(font("mono"))
+        above = span.translated(0, -OVERLAY_H - 2)
+        if self.grad_beside and self.overlay_below:
+            # value in its colour, then the gradient in its own, centred together
+            value = self.overlay_above or ""
+            grad = f"{GRAD_SEP if value else ''}∂ {self.overlay_below}"
+            left = self.width / 2 - (fm.horizontalAdvance(value) + fm.horizontalAdvance(grad)) / 2
+            painter.setPen(QColor(VALUE_COLOR))
+            painter.drawText(QPointF(left, above.center().y() + fm.ascent() / 2 - 1), value)
+            painter.setPen(QColor(GRAD_COLOR))
+            painter.drawText(QPointF(left + fm.horizontalAdvance(value), above.center().y() + fm.ascent() / 2 - 1),
+                             grad)
+            return
         if self.overlay_above:
             painter.setPen(QColor(VALUE_COLOR))
-            rect = span.translated(0, -OVERLAY_H - 2)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter,
-                             fm.elidedText(self.overlay_above, Qt.TextElideMode.ElideRight, rect.width()))
+            painter.drawText(above, Qt.AlignmentFlag.AlignCenter,
+                             fm.elidedText(self.overlay_above, Qt.TextElideMode.ElideRight, above.width()))
         if self.overlay_below:
             painter.setPen(QColor(GRAD_COLOR))
             rect = span.translated(0, self.height + 2)

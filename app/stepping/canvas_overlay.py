@@ -20,6 +20,7 @@ from shiboken6 import isValid
 from graph.views.mosaic import thumbnail
 from graph.views.replay import DisplayState
 
+from ..canvas.labels import place_node_labels
 from ..canvas.node_item import OVERLAY_H, font
 from ..style import ACTIVE_COLOR, ERROR_COLOR, DONE_COLOR
 from .controller import StepController
@@ -161,13 +162,16 @@ def rule_position(scene, item, card: QtCore.QRectF) -> QtCore.QPointF:
 
 
 def gray_pixmap(img: np.ndarray) -> QtGui.QPixmap:
-    """A ``uint8`` 2-D array as a pixmap (scaled up so tiny arrays stay visible)."""
+    """A ``uint8`` 2-D array as a pixmap, scaled up so tiny arrays stay visible; a one-row
+    strip (an MLP's (1, 50) activations) gets the height of a band, not of a 1-pixel line."""
     a = np.ascontiguousarray(img)
     qimg = QtGui.QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QtGui.QImage.Format.Format_Grayscale8)
     scale = max(1, THUMB_SIDE // max(a.shape))
+    width, height = a.shape[1] * scale, a.shape[0] * scale
+    band = THUMB_SIDE // 3
     pix = QtGui.QPixmap.fromImage(qimg.copy())
-    if scale > 1:
-        pix = pix.scaled(a.shape[1] * scale, a.shape[0] * scale)
+    if scale > 1 or height < band or width < band:
+        pix = pix.scaled(max(width, band), max(height, band))
     return pix
 
 
@@ -229,11 +233,14 @@ class CanvasOverlay(QtCore.QObject):
             nodes, edges = set(new.nodes), set(new.edges)
         else:
             nodes, edges = replay.changed(self.shown, k)
+        placed = []
         for n in nodes:
             item = scene.nodes.get(n)
             d = new.nodes.get(n)
             if item is not None and d is not None:
                 item.set_overlay(d.value or None, d.grad or None, d.state)
+                placed.append(item)
+        place_node_labels(scene, placed)
         for key in edges:
             item = scene.edges.get((key[1], key[2]))
             d = new.edges.get(key)

@@ -34,13 +34,16 @@ EdgeKey = tuple  # (src, dst, dst_port)
 
 
 def fmt_value(x: Any) -> str:
-    """A label for a value: scalars like the book (220, 2.2, 110); arrays as their shape."""
+    """A canvas label for a value: scalars like the book (220, 2.2, 110); arrays by their
+    norm (``norm 5.03``: the node's footer and the edge's tag already give the shape)."""
     if x is None:
         return ""
     arr = np.asarray(x)
     if arr.size == 1:
         return fmt_num(arr)
-    return fmt_shape(arr.shape)
+    if arr.dtype.kind not in "fiub" or arr.size == 0:
+        return fmt_shape(arr.shape)
+    return f"norm {float(np.linalg.norm(arr.astype(np.float64).reshape(-1))):.3g}"
 
 
 RULE_ENTRIES = 4   # tensors up to this size are written out in full on the rule card
@@ -191,9 +194,12 @@ class Replay:
             src, dst = self._nodes.get(e.src, _NodeTrack()), self._nodes.get(e.dst, _NodeTrack())
             grad = port_grads.get((e.dst, e.dst_port))
             value = outputs.get(e.src)
+            # an array's value is drawn as a preview image under the shape tag, and its norms
+            # are on the nodes: an edge that short has no room for more text
+            scalar = np.size(value) <= 1
             track = _EdgeTrack(edge_key(e), src.fwd if src.fwd >= 0 else _NEVER,
                                dst.bwd if dst.bwd >= 0 and grad is not None else _NEVER,
-                               fmt_value(value), fmt_value(grad), value)
+                               fmt_value(value) if scalar else "", fmt_value(grad) if scalar else "", value)
             i = len(self._edges)
             self._edges.append(track)
             self._edges_by_node.setdefault(e.src, []).append(i)
@@ -210,8 +216,10 @@ class Replay:
             sent = [f"from {dst}: {line}" for dst in self._consumers(ev.node)
                     for line in self._nodes.get(dst, _NodeTrack()).bwd_rule.splitlines()
                     if line.startswith(head)]
+            # the op's rule names its port (∂L/∂x, ∂L/∂c): name the node instead
+            rule = re.sub(r"∂L/∂\w+", f"∂L/∂{ev.node}", ev.rule)
             track.bwd_rule = _with_pointer("\n".join([f"∂L/∂{ev.node} = {track.grad_summary}", *sent,
-                                                       f"({ev.rule})"]))
+                                                       f"({rule})"]))
 
     def _consumers(self, node: str) -> list[str]:
         return self.graph.successors(node) if self.graph.has_node(node) else []
