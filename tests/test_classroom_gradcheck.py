@@ -65,14 +65,13 @@ def test_cli_gradcheck_digits_exits_zero(capsys):
 
 def test_gui_badge_is_neutral_about_kinks(qtbot, studio_home):
     from app.main_window import MainWindow  # noqa: PLC0415
-    from app.stepping.install import install_stepping  # noqa: PLC0415
 
     window = MainWindow(restore_layout=False)
     window.quiet = True
     window.prompt_unsaved = lambda: "discard"
     qtbot.addWidget(window)
     window.document.reset(templates.build("simple_convnet"), name="simple_convnet")
-    ui = install_stepping(window)
+    ui = window.stepping
     window.show()
     window.scene.select_nodes(["x"])
     ui.inspector.input_editor.use_sample(0)

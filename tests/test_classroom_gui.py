@@ -123,3 +123,19 @@ def test_array_edges_show_a_preview_not_three_shapes(studio):
     assert edge._pixmap_rect().top() > edge._text_rect(edge.shape_text, below=False).bottom()
     strip = window.stepping.overlay._pixmap(("x", "affine1", "x"), __import__("numpy").ones((1, 50)))
     assert strip.height() >= 7
+
+
+# -- item 10: node titles show the id (and the label), Constants their value ------------------
+def test_node_title_shows_id_label_and_constant_value(studio):
+    from app.canvas.node_item import header_text  # noqa: PLC0415
+
+    assert header_text("apple", "apple (price)") == "apple (price)"
+    assert header_text("mul_apple", "× (mul_apple_layer)") == "mul_apple · × (mul_apple_layer)"
+    assert header_text("tax", "") == "tax"
+    window = studio("apple")
+    items = window.scene.nodes
+    assert items["mul_apple"].title.startswith("mul_apple")
+    assert items["apple"].const_text == "= 100" and items["tax"].const_text == "= 1.1"
+    assert items["mul_apple"].const_text == ""
+    assert window.document.set_params("apple", value=150.0) is None
+    assert items["apple"].const_text == "= 150"

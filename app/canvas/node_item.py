@@ -6,9 +6,12 @@ step-backprop view put a value above and a gradient below the box.
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from layers.base import fmt_num
 
 from ..layout import FOOTER_H, HEADER_H, ROW_H, node_size
 from ..style import (ACTIVE_COLOR, DONE_COLOR, ERROR_COLOR, GRAD_COLOR, SELECT_COLOR,
@@ -19,6 +22,28 @@ STATES = ("normal", "active", "done", "dimmed")
 OVERLAY_H = 18.0
 GRAD_SEP = "   "
 _FONTS: dict[str, QFont] = {}
+
+
+def header_text(node_id: str, label: str) -> str:
+    """The title bar: the id (what rules, the timeline and the CLI call the node), with the
+    label when it says more: ``apple (price)``, ``mul_apple · × (mul_apple_layer)``."""
+    if not label or label == node_id:
+        return node_id
+    if label.startswith(node_id):
+        return label
+    return f"{node_id} · {label}"
+
+
+def constant_text(node) -> str:
+    """``= 100`` for a Constant (its value is known before any run), else ``""``."""
+    if node.type != "Constant":
+        return ""
+    value = np.asarray(node.params.get("value", 0.0))
+    if value.size == 1:
+        return f"= {fmt_num(value)}"
+    if value.size <= 4:
+        return "= [" + ", ".join(fmt_num(v) for v in value.reshape(-1)) + "]"
+    return f"= {value.size} values"
 
 
 def font(kind: str) -> QFont:
@@ -48,7 +73,8 @@ class NodeItem(QGraphicsItem):
         self.category = node.op.category
         self.color = category_color(self.category)
         self.doc_text = node.op.doc
-        self.title = node.title
+        self.title = header_text(node.id, node.label)
+        self.const_text = constant_text(node)
         self.shape_text = ""
         self.error: str | None = None
         self.overlay_above: str | None = None
@@ -70,9 +96,10 @@ class NodeItem(QGraphicsItem):
 
     # -- model mirror ------------------------------------------------------------------
     def sync(self, node) -> None:
-        """Refresh the title after a rename or relabel."""
+        """Refresh the title (and a Constant's value) after a rename, relabel or edit."""
         self.node_id = node.id
-        self.title = node.title
+        self.title = header_text(node.id, node.label)
+        self.const_text = constant_text(node)
         self._update_tooltip()
         self.update()
 
@@ -84,6 +111,8 @@ class NodeItem(QGraphicsItem):
 
     def _update_tooltip(self) -> None:
         lines = [f"{self.title} — {self.type_name} ({self.category})", self.doc_text]
+        if self.const_text:
+            lines.append(f"value {self.const_text}")
         if self.shape_text:
             lines.append(f"output shape: {self.shape_text}")
         if self.error:
@@ -210,6 +239,8 @@ class NodeItem(QGraphicsItem):
         else:
             painter.setPen(QColor("#56616c"))
             text = f"→ {self.shape_text}" if self.shape_text else ""
+            if self.const_text:
+                text = f"{self.const_text}   {text}"
         painter.drawText(foot, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          fm.elidedText(text, Qt.TextElideMode.ElideRight, foot.width()))
         self._paint_overlay(painter)
