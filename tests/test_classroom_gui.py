@@ -139,3 +139,21 @@ def test_node_title_shows_id_label_and_constant_value(studio):
     assert items["mul_apple"].const_text == ""
     assert window.document.set_params("apple", value=150.0) is None
     assert items["apple"].const_text == "= 150"
+
+
+# -- item 12: why Run/Step/Play refuse, where the user looks ----------------------------------
+def test_blocked_run_is_shown_in_status_bar_and_on_the_node(studio):
+    window = studio("apple")
+    ui = window.stepping
+    window.log_dock.hide()
+    window.document.disconnect("mul_tax", "b")
+    for act in ("step", "play", "run_forward"):
+        assert not getattr(ui.controller, act)()
+        assert "Cannot run the graph" in window.statusBar().currentMessage()
+        assert ui.controller.error_node == "mul_tax"
+        badge = ui.overlay._blocker
+        assert badge is not None and badge.parentItem() is window.scene.nodes["mul_tax"]
+        assert "b" in badge.toolTip() and "input b is not connected" in badge.text()
+    window.document.undo_stack.undo()
+    assert ui.overlay._blocker is None
+    assert ui.controller.step()

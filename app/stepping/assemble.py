@@ -16,6 +16,7 @@ from .timeline import TimelineDock
 from .toolbar import StepActions
 
 TIMELINE_HEIGHT = 150
+STATUS_MS = 15000   # how long the status bar says why a run was refused
 
 
 @dataclass
@@ -70,10 +71,22 @@ def _connect(parts: EditorParts, ui: SteppingUI) -> None:
     def graph_changed(*_args) -> None:
         controller.drop()
         overlay.clear_badges()
+        overlay.set_blocker(None)
+
+    def cannot_run(text: str) -> None:
+        # where the user looks: the status bar and the node to blame, not only the log
+        parts.log.message(f"cannot run the graph: {text}", "error")
+        parts.window.statusBar().showMessage(f"Cannot run the graph: {text}", STATUS_MS)
+        overlay.set_blocker(controller.error_node, text)
+
+    def ran() -> None:
+        if controller.replay is not None:
+            overlay.set_blocker(None)
 
     controller.playing_changed.connect(playing_changed)
     controller.run_changed.connect(run_changed)
-    controller.error.connect(lambda text: parts.log.message(f"cannot run the graph: {text}", "error"))
+    controller.error.connect(cannot_run)
+    controller.run_changed.connect(ran)
     parts.scene.selectionChanged.connect(inspector.selection_changed)
     d = parts.document
     # after these the recorded run no longer matches the graph

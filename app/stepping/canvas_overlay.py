@@ -28,6 +28,7 @@ from .controller import StepController
 PULSE_MS = 650
 THUMB_SIDE = 22
 RULE_Z = 20.0
+BLOCKER_CHARS = 48   # the canvas badge is elided here; its tooltip and the status bar say all
 
 
 class GlowItem(QtWidgets.QGraphicsItem):
@@ -194,6 +195,7 @@ class CanvasOverlay(QtCore.QObject):
         self.state: DisplayState | None = None
         self.badges: dict[str, tuple[bool, str]] = {}
         self._badge_items: dict[str, QtWidgets.QGraphicsSimpleTextItem] = {}
+        self._blocker: QtWidgets.QGraphicsSimpleTextItem | None = None
         self._pixmaps: dict[tuple, QtGui.QPixmap] = {}
         self.glow: GlowItem | None = None
         self._pulsing: list = []
@@ -320,6 +322,28 @@ class CanvasOverlay(QtCore.QObject):
             if isValid(item) and item.scene() is not None:
                 item.pulse(None)
         self._pulsing = []
+
+    # -- why the graph cannot run ---------------------------------------------------------
+    def set_blocker(self, node: str | None, text: str = "") -> None:
+        """Put "⚠ cannot run" over ``node`` with ``text`` as tooltip (``None``: remove it)."""
+        old, self._blocker = self._blocker, None
+        if old is not None and isValid(old) and old.scene() is not None:
+            old.scene().removeItem(old)
+        scene = self.scene
+        item = scene.nodes.get(node) if scene is not None and node else None
+        if item is None:
+            return
+        reason = text.split(": ", 1)[1] if text.startswith(f"{node}: ") else text
+        if len(reason) > BLOCKER_CHARS:
+            reason = reason[:BLOCKER_CHARS - 1] + "…"
+        badge = QtWidgets.QGraphicsSimpleTextItem(f"⚠ cannot run: {reason}", item)
+        f = QtGui.QFont(font("title"))
+        badge.setFont(f)
+        badge.setBrush(QtGui.QColor(ERROR_COLOR))
+        badge.setPos(0, -OVERLAY_H - 6 - f.pixelSize())
+        badge.setToolTip(text)
+        badge.setZValue(3)
+        self._blocker = badge
 
     # -- gradient-check badges -----------------------------------------------------------
     def set_badge(self, node: str, passed: bool | None, text: str = "") -> None:

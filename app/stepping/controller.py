@@ -24,6 +24,16 @@ RUN_ERRORS = (GraphError, ShapeError, ParamError, ValueError, FloatingPointError
 MIN_SPEED, MAX_SPEED, DEFAULT_SPEED = 0.5, 30.0, 3.0
 
 
+def blamed_node(g: Graph) -> str | None:
+    """The first node, in execution order, whose inputs or shapes stop the graph running."""
+    try:
+        _, errors = g.infer_shapes()
+        order = g.topo_order()
+    except RUN_ERRORS:
+        return None
+    return next((id for id in order if id in errors), None)
+
+
 class StepController(QObject):
     """Holds the recorded events of one run and the current moment.
 
@@ -40,7 +50,8 @@ class StepController(QObject):
         A new run was recorded or the old one was dropped.
     playing_changed(bool)
     error(str)
-        The graph could not be run; the message says why.
+        The graph could not be run; the message says why and :attr:`error_node` names the
+        node to blame when one is (an unconnected input, a shape that does not fit).
     """
 
     state_changed = Signal(int)
@@ -58,6 +69,7 @@ class StepController(QObject):
         self.speed = DEFAULT_SPEED
         self._graph: Graph | None = None
         self._version = -1
+        self.error_node: str | None = None
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._timer.setInterval(self._interval_ms())
@@ -96,8 +108,10 @@ class StepController(QObject):
             events = list(engine.steps(feeds))
         except RUN_ERRORS as exc:
             self.drop(emit=True)
+            self.error_node = blamed_node(g)
             self.error.emit(str(exc))
             return False
+        self.error_node = None
         self.engine, self.replay = engine, Replay(g, events)
         self._graph, self._version = g, g.version
         self.index = -1
