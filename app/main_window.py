@@ -30,7 +30,9 @@ from .inspector import InspectorWidget
 from .layout import spread_columns
 from .message_log import MessageLog
 from .palette import PaletteWidget
+from .screen_fit import fit_window
 from .style import app_icon
+from .wheel_guard import install_wheel_guard
 
 APP_NAME = "Backprop Studio"
 FILE_FILTER = "Backprop Studio graphs (*.json);;All files (*)"
@@ -72,7 +74,6 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave_now)
         self.autosave_timer.start()
-        self.resize(1360, 840)
         self._update_title()
         self._update_status()
         self.parts = EditorParts(
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.concepts = build_concepts(self.parts, self.stepping.controller)
         self.exchange = build_exchange(self.parts, self.training)
         self.labs = build_labs(self.parts, self.training)
+        fit_window(self)   # after the docks exist: small screens get narrower ones
+        install_wheel_guard()
         # docks tabified beside the inspector come to the front; selecting a node should
         # show its parameters until a run or training asks for its own tab
         self.inspector_dock.raise_()

@@ -27,7 +27,8 @@ def studio(qtbot, studio_home):
         windows.append(window)
         if name:
             window.document.reset(templates.build(name), name=name)
-        window.resize(*size)
+        if size:
+            window.resize(*size)
         window.show()
         QtWidgets.QApplication.processEvents()
         return window
@@ -157,3 +158,90 @@ def test_blocked_run_is_shown_in_status_bar_and_on_the_node(studio):
     window.document.undo_stack.undo()
     assert ui.overlay._blocker is None
     assert ui.controller.step()
+
+
+# -- item 9: the first window fits the screen; docks usable at 1280×720 and 1024×768 -----------
+def test_first_window_fits_the_screen(studio):
+    from PySide6.QtCore import QSize  # noqa: PLC0415
+
+    from app.screen_fit import dock_widths, initial_size  # noqa: PLC0415
+
+    assert initial_size(QSize(1280, 720)).height() <= 720 - 40
+    assert initial_size(QSize(1024, 768)).width() <= 1024
+    assert initial_size(QSize(2560, 1440)) == QSize(1360, 840)
+    palette, right = dock_widths(1024, 200)
+    assert palette + right <= 0.46 * 1024
+    window = studio("simple_convnet", size=None)
+    available = window.screen().availableGeometry().size()
+    assert window.width() <= available.width() and window.height() <= available.height()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768)])
+def test_dock_layout_usable_on_small_screens(studio, size):
+    window = studio("simple_convnet", size=size)
+    from app.screen_fit import fit_window  # noqa: PLC0415
+
+    window.resize(*size)
+    palette, right = __import__("app.screen_fit", fromlist=["dock_widths"]).dock_widths(size[0], 200)
+    window.resizeDocks([window.palette_dock, window.inspector_dock], [palette, right],
+                       QtCore.Qt.Orientation.Horizontal)
+    QtWidgets.QApplication.processEvents()
+    assert fit_window  # the same sizing the first window gets
+    assert window.view.viewport().width() >= 0.4 * size[0]
+    bar = window.statusBar()
+    assert bar.isVisible() and bar.geometry().bottom() <= window.height()
+    inspector = window.stepping.inspector
+    assert inspector.geometry().right() <= window.width()
+
+
+# -- item 13: the wheel scrolls the form unless a field has focus ------------------------------
+def test_wheel_scrolls_the_form_not_the_spin_box(studio, qtbot):
+    from PySide6.QtCore import QPoint, QPointF  # noqa: PLC0415
+    from PySide6.QtGui import QWheelEvent  # noqa: PLC0415
+
+    window = studio("simple_convnet", size=(1280, 720))
+    area = QtWidgets.QScrollArea()
+    body = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(body)
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(1, 1000)
+    spin.setValue(20)
+    lay.addWidget(spin)
+    for _ in range(40):
+        lay.addWidget(QtWidgets.QLabel("row"))
+    area.setWidget(body)
+    area.resize(300, 200)
+    qtbot.addWidget(area)
+    area.show()
+    QtWidgets.QApplication.processEvents()
+
+    def wheel(target):
+        ev = QWheelEvent(QPointF(5, 5), QPointF(target.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+                         QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                         QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+        QtWidgets.QApplication.sendEvent(target, ev)
+
+    bar = area.verticalScrollBar()
+    before = bar.value()
+    spin.clearFocus()
+    wheel(spin)
+    assert spin.value() == 20 and bar.value() > before
+    spin.setFocus()   # once the field has focus the wheel is the field's
+    assert spin.hasFocus()
+    wheel(spin)
+    assert spin.value() == 19
+    # over a plot in the step inspector the form scrolls as well
+    from app.tensor_view import TensorView  # noqa: PLC0415
+
+    assert window.stepping.controller.run_backward()
+    window.scene.select_nodes(["conv1"])
+    inspector = window.stepping.inspector
+    inspector.show()
+    inspector.raise_()
+    QtWidgets.QApplication.processEvents()
+    plots = [w for w in inspector.findChildren(QtWidgets.QGraphicsView) if w.isVisible()]
+    assert plots and any(isinstance(v, TensorView) for v in inspector.views)
+    scroll = inspector.widget()
+    scroll.verticalScrollBar().setValue(0)
+    wheel(plots[0].viewport())
+    assert scroll.verticalScrollBar().value() > 0

@@ -1,0 +1,71 @@
+"""The mouse wheel scrolls a form; it changes a field only once the field has focus.
+
+Without this, scrolling a long settings form over a spin box turns its value (batch 20
+becomes 18), and scrolling the step inspector stops dead over a plot, which zooms. One
+application-wide event filter (:func:`install_wheel_guard`) hands such wheel events to
+the scroll area around the widget instead.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtWidgets import (QAbstractScrollArea, QAbstractSlider, QAbstractSpinBox, QApplication,
+                               QComboBox, QGraphicsView, QScrollArea, QScrollBar, QWidget)
+
+GUARDED = (QAbstractSpinBox, QComboBox, QAbstractSlider, QGraphicsView)
+
+
+def _guarded_field(obj: QObject) -> QWidget | None:
+    """The field a wheel event on ``obj`` would change (a plot's viewport counts as the plot)."""
+    if not isinstance(obj, QWidget):
+        return None
+    for w in (obj, obj.parentWidget()):
+        if w is not None and isinstance(w, GUARDED) and not isinstance(w, (QScrollArea, QScrollBar)):
+            return w
+    return None
+
+
+def _scroll_area(w: QWidget) -> QScrollArea | None:
+    p = w.parentWidget()
+    while p is not None:
+        if isinstance(p, QScrollArea):
+            return p
+        p = p.parentWidget()
+    return None
+
+
+class WheelGuard(QObject):
+    """Forwards wheel events on unfocused fields inside a scroll area to that area."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Wheel:
+            return False
+        field = _guarded_field(obj)
+        if field is None or field.hasFocus() or (isinstance(field, QAbstractScrollArea) and field is obj):
+            return False
+        area = _scroll_area(field)
+        if area is None:
+            return False
+        bar = area.verticalScrollBar() if abs(event.angleDelta().y()) >= abs(event.angleDelta().x()) \
+            else area.horizontalScrollBar()
+        QCoreApplication.sendEvent(bar, event)
+        return True
+
+
+def install_wheel_guard(app: QApplication | None = None) -> WheelGuard | None:
+    """Install the guard once on ``app`` (default: the running application)."""
+    app = app or QApplication.instance()
+    if app is None:
+        return None
+    guard = getattr(app, "_wheel_guard", None)
+    if guard is None:
+        guard = WheelGuard(app)
+        app.installEventFilter(guard)
+        app._wheel_guard = guard
+    return guard
+
+
+def give_fields_click_focus(root: QWidget) -> None:
+    """Fields under ``root`` take focus by click or Tab, not by the wheel passing over them."""
+    for w in root.findChildren(QWidget):
+        if isinstance(w, (QAbstractSpinBox, QComboBox, QAbstractSlider)):
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
