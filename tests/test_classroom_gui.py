@@ -245,3 +245,37 @@ def test_wheel_scrolls_the_form_not_the_spin_box(studio, qtbot):
     scroll.verticalScrollBar().setValue(0)
     wheel(plots[0].viewport())
     assert scroll.verticalScrollBar().value() > 0
+
+
+# -- item 11: a 300-node chain: Fit to View shows every node; labels placed without index queries
+def chain_graph(n: int = 300):
+    from graph import Graph  # noqa: PLC0415
+
+    g = Graph()
+    prev = g.add_node("Constant", id="c0", value=1.0, position=(0.0, 0.0))
+    for i in range(1, n):
+        node = g.add_node("Add", id=f"n{i}", position=(i * 260.0, 0.0))
+        g.connect(prev, node, "a")
+        g.connect(prev, node, "b")
+        prev = node
+    return g
+
+
+def test_long_chain_fits_and_steps_without_scene_queries(studio, monkeypatch):
+    window = studio(None, size=(1280, 720))
+    window.document.reset(chain_graph(), name="chain")
+    window.view.fit()
+    vp = window.view.viewport().rect()
+    off = [n for n, item in window.scene.nodes.items()
+           if not vp.contains(window.view.mapFromScene(item.sceneBoundingRect().center()))]
+    assert not off, f"{len(off)} nodes off-screen after Fit to View"
+
+    def no_queries(*_a, **_k):
+        raise AssertionError("label placement must not query the scene index")
+
+    from app.canvas import labels  # noqa: PLC0415
+
+    monkeypatch.setattr(type(window.scene), "items", no_queries)
+    labels.place_node_labels(window.scene)
+    monkeypatch.undo()
+    assert window.stepping.controller.run_backward()

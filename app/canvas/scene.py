@@ -116,12 +116,23 @@ class GraphScene(QGraphicsScene):
         for edge in g.edges():
             self._on_edge_added(edge)
         self.refresh_shapes()
+        self.grow_to(self.nodes_rect())
+
+    def grow_to(self, rect: QRectF) -> None:
+        """Grow the scene rectangle to hold ``rect`` with room to spare: the view can only
+        scroll (and Fit to View centre) within it, and a 300-node chain is longer than the
+        default extent."""
+        if rect.isNull() or self.sceneRect().contains(rect):
+            return
+        self.setSceneRect(self.sceneRect().united(rect.adjusted(-SCENE_EXTENT / 10, -SCENE_EXTENT / 10,
+                                                                SCENE_EXTENT / 10, SCENE_EXTENT / 10)))
 
     def _on_node_added(self, node_id: str) -> None:
         item = NodeItem(self.document.graph.node(node_id))
         self.nodes[node_id] = item
         self._node_edges[node_id] = set()
         self.addItem(item)
+        self.grow_to(item.sceneBoundingRect())
 
     def _on_node_removed(self, node_id: str) -> None:
         item = self.nodes.pop(node_id, None)
@@ -135,6 +146,7 @@ class GraphScene(QGraphicsScene):
     def _on_node_moved(self, node_id: str) -> None:
         item = self.nodes[node_id]
         item.setPos(QPointF(*self.document.graph.node(node_id).position))
+        self.grow_to(item.sceneBoundingRect())
         for key in self._node_edges.get(node_id, ()):
             self.edges[key].update_path()
 
