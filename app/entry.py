@@ -7,6 +7,7 @@ to :func:`graph.cli.main.main` and never import Qt; everything else (no argument
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -48,6 +49,25 @@ def unknown_word(argv: list[str]) -> str | None:
     return None if target in templates.names() else target
 
 
+def no_display_message(env=None, platform: str | None = None) -> str | None:
+    """One line explaining how to run without a screen, when the editor could not open one.
+
+    On Linux Qt needs ``DISPLAY`` (X11) or ``WAYLAND_DISPLAY``; without either it aborts
+    with a message about the xcb plugin. Other platforms, or an explicit
+    ``QT_QPA_PLATFORM`` (offscreen, vnc ...), always get ``None``.
+    """
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM", "").split(":")[0] not in ("", "xcb", "wayland"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return ("backprop-studio: error: no display found (DISPLAY and WAYLAND_DISPLAY are unset). "
+            "Without a screen, use the command line (backprop-studio run|gradcheck|train ..., see --help) "
+            "or render the window to a file: QT_QPA_PLATFORM=offscreen backprop-studio apple "
+            "--screenshot apple.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the headless CLI or the GUI; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -63,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"backprop-studio: error: unknown command or file {word!r} (commands: "
               f"{', '.join((*HEADLESS, 'open'))}; templates: {', '.join(templates.names())})", file=sys.stderr)
+        return 2
+    problem = no_display_message()
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
     from app import gui_main  # noqa: PLC0415 - Qt is imported only when the editor opens
 

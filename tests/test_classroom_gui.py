@@ -279,3 +279,23 @@ def test_long_chain_fits_and_steps_without_scene_queries(studio, monkeypatch):
     labels.place_node_labels(window.scene)
     monkeypatch.undo()
     assert window.stepping.controller.run_backward()
+
+
+# -- item 17: no display: one line on how to run headless, not Qt's xcb abort -----------------
+def test_no_display_says_how_to_run_headless():
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from app.entry import no_display_message  # noqa: PLC0415
+
+    assert no_display_message({}, "linux") is not None
+    assert no_display_message({"DISPLAY": ":0"}, "linux") is None
+    assert no_display_message({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert no_display_message({}, "darwin") is None
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "app.entry", "apple"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display found" in lines[0] and "--screenshot" in lines[0]
