@@ -299,3 +299,63 @@ def test_no_display_says_how_to_run_headless():
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no display found" in lines[0] and "--screenshot" in lines[0]
+
+
+# -- item 4: nothing stale after opening another graph -----------------------------------------
+def test_opening_another_graph_forgets_the_last_run(studio, qtbot):
+    from app.training.dock import NO_RUN_STATUS  # noqa: PLC0415
+    from app.training.results import EMPTY_HEADLINE  # noqa: PLC0415
+
+    window = studio("two_layer_net")
+    panel = window.training
+    panel.dock.show()
+    panel.dock.raise_()
+    qtbot.waitUntil(lambda: panel.settings.splits is not None, timeout=60000)
+    with qtbot.waitSignal(panel.run_ended, timeout=120000):
+        assert panel.start(max_iterations=2, epochs=1)
+        # a new run does not show the last run's numbers as its own
+        assert panel.views.results.summary.text().startswith("This run's results")
+    assert "accuracy" in panel.views.results.summary.text()
+    assert len(panel.views.curves.it) > 0
+    window.open_template("apple", ask=False)
+    assert panel.dock.status.text() == NO_RUN_STATUS
+    assert panel.views.results.summary.text() == EMPTY_HEADLINE
+    assert panel.views.results.confusion.matrix is None and panel.views.results.gallery.count == 0
+    assert len(panel.views.curves.it) == 0 and panel.last_result is None
+    assert panel.dock.progress.value() == 0
+
+
+# -- item 6: flat (N, 784) samples are shown as images ----------------------------------------
+def test_flat_samples_become_images():
+    import numpy as np  # noqa: PLC0415
+
+    from graph.views.mosaic import as_images  # noqa: PLC0415
+
+    flat = np.zeros((5, 784))
+    assert as_images(flat).shape == (5, 28, 28)
+    assert as_images(flat, (None, 1, 28, 28)).shape == (5, 28, 28)
+    assert as_images(np.zeros((5, 3 * 16 * 8)), (None, 3, 16, 8)).shape == (5, 16, 8)
+    assert as_images(np.zeros((5, 2))) is None          # a toy 2-D set stays a scatter plot
+    assert as_images(np.zeros((5, 1, 28, 28))).shape == (5, 28, 28)
+
+
+def test_flat_npz_preview_and_gallery_show_digits(studio, tmp_path, qtbot):
+    import numpy as np  # noqa: PLC0415
+
+    from graph.training.datasets import load_mnist_10k  # noqa: PLC0415
+
+    x, y = load_mnist_10k()
+    path = tmp_path / "flat.npz"
+    np.savez(path, x=x[:300].reshape(300, 784), y=y[:300])
+    window = studio("two_layer_net")
+    panel = window.training
+    assert panel.settings.load(str(path))
+    assert panel.settings.preview_image.isVisible() or not panel.settings.preview_image.isHidden()
+    assert panel.settings.preview_image.image is not None and panel.settings.preview_image.image.shape[0] >= 28
+    wrong = [{"position": i, "true": int(y[i]), "predicted": (int(y[i]) + 1) % 10} for i in range(16)]
+    splits = panel.settings.splits
+    panel.views.results.show_result({"misclassified": wrong, "confusion_matrix": np.eye(10, dtype=int)},
+                                    splits, (None, 784))
+    gallery = panel.views.results.gallery
+    assert gallery.count == 16 and gallery._samples is not None
+    assert gallery._samples[0].shape[1:] == (28, 28)

@@ -29,13 +29,14 @@ from ..message_log import MessageLog
 from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
-from .outcome import divergence, has_weights
+from .outcome import divergence, has_weights, input_image_shape
 from .results import ResultsView, float16_text
 from .settings import OPEN_CUSTOM, TrainingSettings
 from .worker import RunConfig, TrainingRun
 
 LOCK_REASON = "Editing is locked while training runs — Stop to edit"
 DEFAULT_DATASET = "mnist-10k"
+NO_RUN_STATUS = "Choose a dataset and press Start."
 
 
 class TrainingDock(QtWidgets.QDockWidget):
@@ -78,7 +79,7 @@ class TrainingDock(QtWidgets.QDockWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
         self.progress.setValue(0)
-        self.status = QtWidgets.QLabel("Choose a dataset and press Start.")
+        self.status = QtWidgets.QLabel(NO_RUN_STATUS)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.banner)
@@ -208,6 +209,7 @@ class TrainingPanel(QtCore.QObject):
         self.settings.dataset_changed.connect(self._dataset_changed)
         self.settings.message.connect(self._log)
         document.graph_reset.connect(self.graph_changed)
+        document.graph_reset.connect(self.forget_run)
         document.shapes_changed.connect(self.graph_changed)
         self._update_buttons()
 
@@ -245,6 +247,21 @@ class TrainingPanel(QtCore.QObject):
         self._views_stale = True
         if self.views.isVisible():
             QtCore.QTimer.singleShot(0, self, self.refresh_views)
+
+    def forget_run(self) -> None:
+        """Another graph was opened: nothing of the last run describes it any more."""
+        self.settings.image_shape = input_image_shape(self.graph)
+        if self.running:
+            return
+        self.last_result = None
+        self.outcome = ""
+        self._status(NO_RUN_STATUS)
+        self.dock.progress.setRange(0, 100)
+        self.dock.progress.setValue(0)
+        self.dock.progress.setFormat("no run yet for this graph")
+        if self.views.built:
+            self.views.curves.reset()
+            self.views.results.clear()
 
     def refresh_views(self) -> None:
         """Rebuild the filter and activation views from the graph if it changed since."""
@@ -319,8 +336,12 @@ class TrainingPanel(QtCore.QObject):
         w.failed.connect(self._on_failed)
         self.run.ended.connect(self._on_ended)
         self.views.curves.reset(continue_from=not fresh)
-        if fresh or not self.views.results.histograms.snapshots:
-            self.views.results.histograms.clear()
+        keep_histograms = not fresh and self.views.results.histograms.snapshots
+        snapshots = list(self.views.results.histograms.snapshots) if keep_histograms else []
+        # the headline, matrix and gallery belong to the last run until this one ends
+        self.views.results.clear("This run's results appear here when it finishes or is stopped.")
+        for label, hists in snapshots:
+            self.views.results.histograms.add_snapshot(label, hists)
         self.outcome = ""
         self._stopping = False
         self._weights_applied = False
@@ -467,7 +488,7 @@ class TrainingPanel(QtCore.QObject):
         self.last_result = result
         self.outcome = self.outcome or "done"
         self._apply_weights(weights, result)
-        self.views.results.show_result(result, self.settings.splits)
+        self.views.results.show_result(result, self.settings.splits, input_image_shape(self.graph))
         self.views.activations.set_weights(weights)
         acc = result.get("test_accuracy")
         msg = (f"training finished: test accuracy {acc:.2%}{float16_text(result)}" if acc is not None

@@ -44,3 +44,14 @@ def divergence(losses, epochs: list, num_classes: int, nonfinite: bool = False) 
 
 def has_weights(graph) -> bool:
     return any(graph.node(n).weights for n in graph.nodes() if graph.node(n).op.learnable)
+
+
+def input_image_shape(graph) -> tuple | None:
+    """The shape of the graph's data Input (``(None, 1, 28, 28)``), which says how flat
+    samples look as images; ``None`` when there is no such Input."""
+    for n in graph.nodes():
+        node = graph.node(n)
+        if node.type == "Input" and node.params.get("role", "data") == "data":
+            shape = node.params.get("shape")
+            return tuple(shape) if shape else None
+    return None

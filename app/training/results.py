@@ -11,9 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from graph.views.mosaic import as_images
+
 from .filters import make_image_item
 
 GALLERY_MAX = 60
+EMPTY_HEADLINE = "Results appear here when a run finishes or is stopped."
 GALLERY_COLS = 10
 
 
@@ -118,6 +121,13 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.counts = TextLabels(cell=1.0, band=1.0)
         self.plot.addItem(self.counts)
         self.matrix: np.ndarray | None = None
+
+    def forget(self) -> None:
+        """No matrix (no run yet for this graph). Not ``clear``: pyqtgraph's layout widget
+        forwards that name to its layout, which would remove the plot."""
+        self.matrix = None
+        self.image.clear()
+        self.counts.set_labels([])
 
     def set_matrix(self, cm, class_names=None) -> None:
         """Show ``cm`` (K, K) integer counts; diagonal cells are the correct predictions."""
@@ -372,7 +382,7 @@ class ResultsView(QtWidgets.QWidget):
         self.confusion = ConfusionMatrixView()
         self.gallery = MisclassifiedGallery()
         self.histograms = HistogramView()
-        self.summary = QtWidgets.QLabel("Results appear here when a run finishes or is stopped.")
+        self.summary = QtWidgets.QLabel(EMPTY_HEADLINE)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         gallery_box = QtWidgets.QWidget()
@@ -397,8 +407,17 @@ class ResultsView(QtWidgets.QWidget):
         lay.addWidget(self.summary)
         lay.addWidget(self.pages, 1)
 
-    def show_result(self, result: dict, splits=None) -> None:
-        """Fill the views from a run's result (see :mod:`app.training.worker`)."""
+    def clear(self, headline: str = EMPTY_HEADLINE) -> None:
+        """Forget the last run (another graph was opened, or a new run started)."""
+        self.summary.setText(headline)
+        self.confusion.forget()
+        self.gallery.set_samples(np.zeros((0, 1, 1)), [], [])
+        self.gallery_title.setText("<b>Misclassified test samples</b> (true → predicted)")
+        self.histograms.clear()
+
+    def show_result(self, result: dict, splits=None, image_shape=None) -> None:
+        """Fill the views from a run's result (see :mod:`app.training.worker`); flat samples
+        are shown as images as the graph's Input ``image_shape`` says (see ``as_images``)."""
         names = splits.class_names if splits is not None else None
         cm = result.get("confusion_matrix")
         if cm is not None:
@@ -407,7 +426,7 @@ class ResultsView(QtWidgets.QWidget):
         if splits is not None and wrong:
             shown = wrong[:GALLERY_MAX]
             pos = np.array([w["position"] for w in shown], dtype=np.int64)
-            self.gallery.set_samples(splits.x_test[pos], [w["true"] for w in shown],
+            self.gallery.set_samples(as_images(splits.x_test[pos], image_shape), [w["true"] for w in shown],
                                      [w["predicted"] for w in shown], names)
             self.gallery_title.setText(f"<b>Misclassified test samples</b> (true → predicted): "
                                        f"{len(shown)} of {len(wrong)} shown")

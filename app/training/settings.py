@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from graph.run.backend import cupy_status
 from graph.training.datasets import TOY_NAMES, DatasetError, load_dataset
-from graph.views.mosaic import tile
+from graph.views.mosaic import as_images, tile
 from graph.training.optim import OPTIMIZERS
 from graph.training.schedules import ScheduleError, make_schedule
 
@@ -154,6 +154,7 @@ class TrainingSettings(QtWidgets.QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.splits = None
+        self.image_shape: tuple | None = None   # the graph's Input shape: how flat samples look
         self._cache: dict[str, object] = {}
         self._custom_paths: list[str] = []
         lay = QtWidgets.QVBoxLayout(self)
@@ -460,9 +461,8 @@ class TrainingSettings(QtWidgets.QWidget):
 
     def _show_preview(self, splits) -> None:
         x = splits.x_train
-        if x.ndim >= 3:
-            imgs = x[:PREVIEW_COUNT]
-            imgs = imgs[:, 0] if imgs.ndim == 4 else imgs
+        imgs = as_images(x[:PREVIEW_COUNT], self.image_shape)
+        if imgs is not None:
             mosaic = tile(imgs.astype(np.float64), normalize=False, ncols=20)
             hi = float(np.nanmax(mosaic)) or 1.0
             self.preview_image.setImage(1.0 - mosaic / hi, autoLevels=False, levels=(0.0, 1.0))

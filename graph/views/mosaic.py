@@ -156,3 +156,28 @@ def thumbnail(arr, max_side: int = 24) -> np.ndarray:
     scaled = np.where(finite, (img - lo) / (hi - lo) if hi > lo else 0.5, 0.0)
     return np.clip(np.round(scaled * 255), 0, 255).astype(np.uint8)
 
+
+
+def as_images(x, input_shape=None) -> np.ndarray | None:
+    """Samples ``x`` as greyscale images ``(N, H, W)`` for previews and galleries, or ``None``.
+
+    Image data is kept (the first channel of ``(N, C, H, W)``). Flat rows ``(N, F)`` become
+    images when the graph's Input says how (``input_shape`` such as ``(None, 1, 28, 28)``
+    with C·H·W = F), else when F is a square number of at least 16 (784 -> 28 × 28).
+    Two features (a toy 2-D set) stay points: ``None``.
+    """
+    x = np.asarray(x)
+    if x.ndim == 4:
+        return x[:, 0]
+    if x.ndim == 3:
+        return x
+    if x.ndim != 2:
+        return None
+    n, f = x.shape
+    dims = [int(d) for d in (input_shape or ())[1:] if d is not None]
+    if len(dims) >= 2 and int(np.prod(dims)) == f:
+        return x.reshape((n, *dims))[:, 0] if len(dims) == 3 else x.reshape((n, *dims[-2:]))
+    side = int(round(f ** 0.5))
+    if f >= 16 and side * side == f:
+        return x.reshape(n, side, side)
+    return None
