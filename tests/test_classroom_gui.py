@@ -359,3 +359,54 @@ def test_flat_npz_preview_and_gallery_show_digits(studio, tmp_path, qtbot):
     gallery = panel.views.results.gallery
     assert gallery.count == 16 and gallery._samples is not None
     assert gallery._samples[0].shape[1:] == (28, 28)
+
+
+# -- item 5: every training setting states its range and says why it refuses -----------------
+def type_into(field, text: str) -> None:
+    le = field.lineEdit()
+    field.setFocus()
+    le.selectAll()
+    le.setText(text)
+    le.textEdited.emit(text)
+    field.interpretText()
+    field.clearFocus()
+    QtWidgets.QApplication.processEvents()
+
+
+@pytest.mark.parametrize("name,text,why", [
+    ("batch_size", "0", "0 is below the smallest batch size 1"),
+    ("epochs", "0", "0 is below the smallest epochs 1"),
+    ("batch_size", "abc", "'abc' is not a whole number"),
+    ("beta1", "1", "above the largest beta1 0.9999 (must stay below 1)"),
+])
+def test_settings_refuse_bad_values_with_the_reason(qtbot, name, text, why):
+    from app.training.settings import TrainingSettings  # noqa: PLC0415
+
+    s = TrainingSettings()
+    qtbot.addWidget(s)
+    s.show()
+    field = s.hyper_fields[name] if name == "beta1" else getattr(s, name)
+    before = field.value()
+    assert " to " in field.toolTip().splitlines()[0]      # the range is stated
+    with qtbot.waitSignal(s.message) as blocker:
+        type_into(field, text)
+    assert field.value() == before
+    assert why in blocker.args[0] and why in s.refusal.text() and not s.refusal.isHidden()
+    type_into(field, str(before))                         # fixing it clears the refusal
+    assert s.refusal.isHidden()
+
+
+def test_optimizer_rejects_a_decay_of_one_and_says_so():
+    from graph.training.optim import OPTIMIZERS  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match="beta1 must be at least 0 and below 1"):
+        OPTIMIZERS["adam"](beta1=1.0)
+
+
+def test_optimizer_change_says_it_reset_the_learning_rate(qtbot):
+    from app.training.settings import TrainingSettings  # noqa: PLC0415
+
+    s = TrainingSettings()
+    qtbot.addWidget(s)
+    s.optimizer.setCurrentIndex(s.optimizer.findData("sgd"))
+    assert "Learning rate reset to" in s.lr_note.text() and not s.lr_note.isHidden()

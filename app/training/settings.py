@@ -15,11 +15,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from graph.run.backend import cupy_status
 from graph.training.datasets import TOY_NAMES, DatasetError, load_dataset
 from graph.views.mosaic import as_images, tile
-from graph.training.optim import OPTIMIZERS
+from graph.training.optim import DECAY_HYPER, OPTIMIZERS
 from graph.training.schedules import ScheduleError, make_schedule
 
 from .curves import cosmetic_pen
 from .data_options import DataOptions
+from .fields import LR_MAX, LR_MIN, CheckedDoubleSpinBox, CheckedSpinBox, LrSpinBox
 from .filters import make_image_item
 
 OPEN_NPZ = "Open .npz…"
@@ -28,7 +29,6 @@ OPEN_CUSTOM = (OPEN_NPZ, OPEN_FOLDER)   # the combo entries that open a file dia
 BUILTIN_DATASETS = ("mnist-10k",) + tuple(TOY_NAMES)
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov (NAG)", "adagrad": "AdaGrad",
                     "rmsprop": "RMSprop", "adadelta": "Adadelta", "adam": "Adam"}
-LR_MIN, LR_MAX = 1e-8, 1e6
 # schedule -> [(option, label, default, minimum, maximum, decimals)]
 SCHEDULE_OPTIONS = {
     "constant": [],
@@ -43,93 +43,17 @@ PREVIEW_COUNT = 40
 
 def _spin(value, low, high, decimals=0, step=None):
     if decimals == 0:
-        w = QtWidgets.QSpinBox()
+        w = CheckedSpinBox()
         w.setRange(int(low), int(high))
         w.setValue(int(value))
     else:
-        w = QtWidgets.QDoubleSpinBox()
+        w = CheckedDoubleSpinBox()
         w.setDecimals(decimals)
         w.setRange(low, high)
         w.setValue(value)
         w.setSingleStep(step or 10 ** -min(decimals, 3))
     w.setKeyboardTracking(False)
     return w
-
-
-class LrSpinBox(QtWidgets.QDoubleSpinBox):
-    """A learning-rate field from 1e-8 to 1e6: takes ``0.001``, ``1e-3`` or ``1e6``; the
-    arrows and wheel step through 1, 2, 5, 10, 20... (a log scale); a value that is
-    refused is explained through :attr:`refused` instead of being dropped silently."""
-
-    refused = QtCore.Signal(str)
-
-    def __init__(self, value: float, low: float = LR_MIN, high: float = LR_MAX, what: str = "learning rate") -> None:
-        super().__init__()
-        self.what = what
-        self.setDecimals(12)  # the box rounds to this; textFromValue shows significant digits
-        self.setRange(low, high)
-        self.setValue(value)
-        self.setKeyboardTracking(False)
-        self.setToolTip(f"{what}: {low:g} to {high:g}; type e.g. 0.001 or 1e-3")
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
-        return f"{value:.6g}"
-
-    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
-        try:
-            return float(text.strip())
-        except ValueError:
-            return self.value()
-
-    def _problem(self, text: str) -> str | None:
-        t = text.strip()
-        try:
-            v = float(t)
-        except ValueError:
-            return f"{t!r} is not a number (type e.g. 0.001 or 1e-3)"
-        if v != v or v in (float("inf"), float("-inf")):
-            return f"the {self.what} must be a finite number"
-        if v < self.minimum():
-            return f"{v:g} is below the smallest {self.what} {self.minimum():g}"
-        if v > self.maximum():
-            return f"{v:g} is above the largest {self.what} {self.maximum():g}"
-        return None
-
-    def validate(self, text: str, pos: int):
-        if self._problem(text) is None:
-            return QtGui.QValidator.State.Acceptable, text, pos
-        # anything else may still become a number ("1e", "-"): keep it while typing and
-        # explain on Enter / focus-out (fixup) why it was not taken
-        return QtGui.QValidator.State.Intermediate, text, pos
-
-    def fixup(self, text: str) -> str:
-        problem = self._problem(text)
-        if problem and text.strip():
-            self.refused.emit(f"{self.what} not changed: {problem}; it stays {self.value():g}")
-        return text
-
-    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
-        v = self.value()
-        k = _grid_index(v)
-        if steps < 0 and abs(_grid_value(k) - v) > 1e-9 * v:
-            k += 1  # between two grid values: one step down lands on the lower one
-        k += steps
-        self.setValue(min(max(_grid_value(k), self.minimum()), self.maximum()))
-        self.selectAll()
-
-
-def _grid_value(k: int) -> float:
-    return (1.0, 2.0, 5.0)[k % 3] * 10.0 ** (k // 3)
-
-
-def _grid_index(v: float) -> int:
-    """The largest k with ``_grid_value(k) <= v`` (the 1-2-5 sequence)."""
-    k = 3 * math.floor(math.log10(max(v, 1e-300)) + 1e-12)
-    while _grid_value(k + 1) <= v * (1 + 1e-9):
-        k += 1
-    while _grid_value(k) > v * (1 + 1e-9):
-        k -= 1
-    return k
 
 
 def schedule_spec(name: str, options: dict, iterations_per_epoch: int) -> dict | None:
@@ -169,6 +93,13 @@ class TrainingSettings(QtWidgets.QWidget):
         lay.addWidget(self.data_options)
         lay.addWidget(self._run_group())
         lay.addStretch(1)
+        self.refusal = QtWidgets.QLabel()
+        self.refusal.setObjectName("settings_refusal")
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet("color: #c62828;")
+        self.refusal.hide()
+        lay.insertWidget(1, self.refusal)
+        self._watch_form_fields()
         self._optimizer_changed()
         self._schedule_changed()
 
@@ -222,6 +153,8 @@ class TrainingSettings(QtWidgets.QWidget):
         self.lr_note.setStyleSheet("color: #c62828;")
         self.lr_note.hide()
         self.lr.refused.connect(self._lr_refused)
+        # the refusal goes once the field is being fixed (even back to the same value)
+        self.lr.lineEdit().textEdited.connect(lambda *_: self.lr_note.hide())
         self.hyper_box = QtWidgets.QWidget()
         self.hyper_form = QtWidgets.QFormLayout(self.hyper_box)
         self.hyper_form.setContentsMargins(12, 0, 0, 0)
@@ -335,20 +268,56 @@ class TrainingSettings(QtWidgets.QWidget):
         self.hyper_fields = {}
         for name, default in cls.defaults.items():
             decimals = 10 if default < 1e-3 else 4
-            field = _spin(float(default), 0.0, 1.0 if name != "eps" else 1.0, decimals, 0.01)
+            low = 10.0 ** -decimals if name == "eps" else 0.0
+            high = 1.0 - 10.0 ** -decimals if name in DECAY_HYPER else 1.0   # a decay of 1 never decays
+            field = _spin(float(default), low, high, decimals, 0.01)
             if name == "eps":
                 field.setSingleStep(1e-8)
             self.hyper_form.addRow(name, field)
             self.hyper_fields[name] = field
+            self._watch(field, name, " (must stay below 1)" if name in DECAY_HYPER else "")
         self.hyper_box.setVisible(bool(cls.defaults))
         self.lr.blockSignals(True)
+        changed = not math.isclose(self.lr.value(), cls.default_lr)
         self.lr.setValue(cls.default_lr)
         self.lr.blockSignals(False)
+        if changed:   # say so: a silently different learning rate surprises
+            self.lr_note.setStyleSheet("color: #555;")
+            self.lr_note.setText(f"Learning rate reset to {cls.default_lr:g}, "
+                                 f"{self.optimizer.currentText()}'s usual starting value.")
+            self.lr_note.show()
         self._schedule_changed()
 
     def _lr_refused(self, why: str) -> None:
+        self.lr_note.setStyleSheet("color: #c62828;")
         self.lr_note.setText(why)
         self.lr_note.show()
+        self.message.emit(why, "warning")
+
+    def _watch(self, field, what: str, high_note: str = "") -> None:
+        """State ``field``'s range in its tooltip and show why it refuses a value."""
+        if isinstance(field, (CheckedSpinBox, CheckedDoubleSpinBox)):
+            field.describe(what, high_note)
+            field.refused.connect(self._refused)
+            field.valueChanged.connect(lambda *_: self.refusal.hide())
+            field.lineEdit().textEdited.connect(lambda *_: self.refusal.hide())
+
+    def _watch_form_fields(self) -> None:
+        """Name every checked field of the form after its row label."""
+        for form in self.findChildren(QtWidgets.QFormLayout):
+            for row in range(form.rowCount()):
+                label = form.itemAt(row, QtWidgets.QFormLayout.ItemRole.LabelRole)
+                field = form.itemAt(row, QtWidgets.QFormLayout.ItemRole.FieldRole)
+                if label is not None and field is not None and isinstance(label.widget(), QtWidgets.QLabel):
+                    self._watch(field.widget(), label.widget().text().lower())
+
+    def _refused(self, why: str) -> None:
+        text = why[0].upper() + why[1:] + "."
+        self.refusal.setText(text)
+        self.refusal.show()
+        field = self.sender()
+        if isinstance(field, QtWidgets.QWidget) and field.isVisible():
+            QtWidgets.QToolTip.showText(field.mapToGlobal(field.rect().bottomLeft()), text, field)
         self.message.emit(why, "warning")
 
     def _schedule_changed(self, *_args) -> None:
@@ -364,6 +333,7 @@ class TrainingSettings(QtWidgets.QWidget):
                     field.refused.connect(self._lr_refused)
                 else:
                     field = _spin(default, low, high, dec)
+                    self._watch(field, label)
                 field.valueChanged.connect(self._schedule_changed)
                 self.schedule_form.addRow(label, field)
                 self.schedule_fields[key] = field

@@ -42,6 +42,25 @@ DECAY_NAMES = ("W",)
 _CHUNK = 32768
 
 
+DECAY_HYPER = ("beta1", "beta2", "momentum", "decay", "rho")
+
+
+def hyper_problem(name: str, value: float) -> str | None:
+    """Why ``value`` is not allowed for hyperparameter ``name`` (``None`` when it is).
+
+    Decay factors (beta1, beta2, momentum, decay, rho) must be in [0, 1): at 1 the running
+    averages never move and Adam's bias correction divides by 1 − beta1^t = 0. eps must be > 0.
+    """
+    if not math.isfinite(value):
+        return f"{name} must be a finite number, got {value}"
+    if name in DECAY_HYPER and not 0.0 <= value < 1.0:
+        return (f"{name} must be at least 0 and below 1, got {value:g} (at 1 the running averages "
+                "never change and the bias correction divides by zero)")
+    if name == "eps" and not value > 0:
+        return f"eps must be above 0, got {value:g} (it keeps a division away from zero)"
+    return None
+
+
 class Optimizer:
     """Base class: hyperparameters, weight decay, clipping, state save/restore.
 
@@ -76,6 +95,10 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.hyper = {k: float(hyper.get(k, v)) for k, v in self.defaults.items()}
+        for k, v in self.hyper.items():
+            why = hyper_problem(k, v)
+            if why:
+                raise ValueError(f"{self.name}: {why}")
         self.t = 0
         self.state: dict = {}
         self.last_grad_norm: float | None = None
