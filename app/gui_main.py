@@ -125,7 +125,7 @@ def run(argv: list[str]) -> int:
         app.processEvents()
         ok = load_target(window, opts.file) if opts.file else True
         app.processEvents()
-        window.view.fit()
+        window.view.fit_readable()
         select_nodes(window, opts.select)
         _after_load(window, opts)
         if not save_screenshot(window, opts.screenshot):

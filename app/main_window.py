@@ -91,6 +91,9 @@ class MainWindow(QMainWindow):
         self.concepts = build_concepts(self.parts, self.stepping.controller)
         self.exchange = build_exchange(self.parts, self.training)
         self.labs = build_labs(self.parts, self.training)
+        from .presentation import build_presentation  # noqa: PLC0415 - scales pyqtgraph plots
+
+        self.presentation = build_presentation(self.parts)
         fit_window(self)   # after the docks exist: small screens get narrower ones
         install_wheel_guard()
         # docks tabified beside the inspector come to the front; selecting a node should
@@ -302,7 +305,7 @@ class MainWindow(QMainWindow):
         self.document.reset(g, name=name)
         self.recovery.discard()
         self.log.message(f"Opened example “{name}”: {templates.describe(name)}", "success")
-        self.view.fit()
+        self.view.fit_readable()
         return True
 
     def save(self) -> bool:

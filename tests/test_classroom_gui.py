@@ -410,3 +410,46 @@ def test_optimizer_change_says_it_reset_the_learning_rate(qtbot):
     qtbot.addWidget(s)
     s.optimizer.setCurrentIndex(s.optimizer.findData("sgd"))
     assert "Learning rate reset to" in s.lr_note.text() and not s.lr_note.isHidden()
+
+
+# -- item 7: presentation mode; readable text or "…"; examples open readable ------------------
+def test_presentation_mode_scales_text_canvas_and_plots(studio, qtbot):
+    from app.canvas import readability  # noqa: PLC0415
+    from app.presentation import SHORTCUT, scaled_stylesheet  # noqa: PLC0415
+
+    assert scaled_stylesheet("QWidget { font-size: 10pt; } QLabel { font-size: 11px; }", 2.0) == \
+        "QWidget { font-size: 20pt; } QLabel { font-size: 22px; }"
+    window = studio(None, size=(1280, 720))
+    window.open_template("simple_convnet", ask=False)
+    # examples open where node titles are readable, not at a fit-everything 34 %
+    assert window.view.zoom() >= readability.readable_zoom() - 1e-6
+    p = window.presentation
+    assert p.toggle.shortcut().toString() == SHORTCUT and p.toggle in window.menus.view.actions()
+    zoom = window.view.zoom()
+    p.sizes[2.0].trigger()
+    try:
+        assert p.toggle.isChecked() and readability.scale() == 2.0
+        assert abs(window.view.zoom() - 2 * zoom) < 1e-6
+        assert "font-size: 20pt" in QtWidgets.QApplication.instance().styleSheet()
+        assert readability.min_text_px() == 2 * readability.BASE_MIN_PX
+    finally:
+        p.toggle.setChecked(False)
+    assert readability.scale() == 1.0 and abs(window.view.zoom() - zoom) < 1e-6
+    assert "font-size: 10pt" in QtWidgets.QApplication.instance().styleSheet()
+
+
+def test_small_canvas_text_collapses_with_full_text_on_hover(studio):
+    from app.canvas.readability import legible  # noqa: PLC0415
+
+    assert legible(12, 1.0) and not legible(10, 0.5)
+    window = studio("apple")
+    assert window.stepping.controller.run_backward()
+    item = window.scene.nodes["mul_tax"]
+    assert "value: 220" in item.toolTip() and "gradient: 1" in item.toolTip()
+    from PySide6.QtGui import QImage, QPainter  # noqa: PLC0415
+
+    window.view.zoom_by(0.4 / window.view.zoom())   # 10 px labels would be 4 px: drawn as "…"
+    img = QImage(window.view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(img)
+    window.view.render(painter)
+    painter.end()

@@ -11,7 +11,8 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainterPath, QPainterPathStrok
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from ..style import GRAD_COLOR, SELECT_COLOR, VALUE_COLOR
-from .node_item import font
+from .node_item import MONO_PX, font
+from .readability import legible
 
 LABEL_GAP = 3.0
 
@@ -137,8 +138,8 @@ class EdgeItem(QGraphicsItem):
             painter.setBrush(QColor(GRAD_COLOR if self.pulse_backward else VALUE_COLOR))
             painter.drawEllipse(self._path.pointAtPercent(t), 5.5, 5.5)
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.45:
-            return
+        if not legible(MONO_PX, lod):
+            return   # the tags would be unreadable specks; the nodes' tooltips have the values
         painter.setFont(font("mono"))
         shape_rect = self._text_rect(self.shape_text, below=False)
         if self.shape_text:

@@ -17,9 +17,11 @@ from ..layout import FOOTER_H, HEADER_H, ROW_H, node_size
 from ..style import (ACTIVE_COLOR, DONE_COLOR, ERROR_COLOR, GRAD_COLOR, SELECT_COLOR,
                      VALUE_COLOR, category_color)
 from .port_item import PortItem
+from .readability import legible
 
 STATES = ("normal", "active", "done", "dimmed")
 OVERLAY_H = 18.0
+TITLE_PX, MONO_PX = 12, 10   # font sizes in scene units
 GRAD_SEP = "   "
 _FONTS: dict[str, QFont] = {}
 
@@ -27,7 +29,7 @@ _FONTS: dict[str, QFont] = {}
 def header_text(node_id: str, label: str) -> str:
     """The title bar: the id (what rules, the timeline and the CLI call the node), with the
     label when it says more: ``apple (price)``, ``mul_apple · × (mul_apple_layer)``."""
-    if not label or label == node_id:
+    if not label or label.lower() == node_id.lower():
         return node_id
     if label.startswith(node_id):
         return label
@@ -51,14 +53,14 @@ def font(kind: str) -> QFont:
     if kind not in _FONTS:
         f = QFont()
         if kind == "title":
-            f.setPixelSize(12)
+            f.setPixelSize(TITLE_PX)
             f.setBold(True)
         elif kind == "mono":
             f.setFamily("DejaVu Sans Mono")
             f.setStyleHint(QFont.StyleHint.Monospace)
-            f.setPixelSize(10)
+            f.setPixelSize(MONO_PX)
         else:
-            f.setPixelSize(10)
+            f.setPixelSize(MONO_PX)
         _FONTS[kind] = f
     return _FONTS[kind]
 
@@ -115,6 +117,10 @@ class NodeItem(QGraphicsItem):
             lines.append(f"value {self.const_text}")
         if self.shape_text:
             lines.append(f"output shape: {self.shape_text}")
+        if self.overlay_above:
+            lines.append(f"value: {self.overlay_above}")
+        if self.overlay_below:
+            lines.append(f"gradient: {self.overlay_below}")
         if self.error:
             lines += ["", f"Error: {self.error}"]
         self.setToolTip("\n".join(line for line in lines if line is not None))
@@ -129,7 +135,10 @@ class NodeItem(QGraphicsItem):
         if state not in STATES:
             raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
         self.prepareGeometryChange()
+        changed = (text_above, text_below) != (self.overlay_above, self.overlay_below)
         self.overlay_above, self.overlay_below, self.state = text_above, text_below, state
+        if changed:
+            self._update_tooltip()
         self.setOpacity(0.35 if state == "dimmed" else 1.0)
         self.update()
 
@@ -205,11 +214,16 @@ class NodeItem(QGraphicsItem):
         painter.drawPath(header)
         for port in (*self.in_ports.values(), *self.out_ports.values()):
             port.draw(painter)
-        if lod < 0.35:
+        if not legible(TITLE_PX, lod):
+            # too small to read: a "…" in the title bar says there is text (see the tooltip)
+            if legible(TITLE_PX * 3, lod):
+                painter.setPen(QColor("white"))
+                painter.setFont(font("title"))
+                painter.drawText(self.header_rect(), Qt.AlignmentFlag.AlignCenter, "…")
             return
-        self._paint_text(painter)
+        self._paint_text(painter, legible(MONO_PX, lod))
 
-    def _paint_text(self, painter) -> None:
+    def _paint_text(self, painter, small_legible: bool = True) -> None:
         w = self.width
         painter.setFont(font("title"))
         painter.setPen(QColor("white"))
@@ -242,8 +256,23 @@ class NodeItem(QGraphicsItem):
             if self.const_text:
                 text = f"{self.const_text}   {text}"
         painter.drawText(foot, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                         fm.elidedText(text, Qt.TextElideMode.ElideRight, foot.width()))
-        self._paint_overlay(painter)
+                         fm.elidedText(text, Qt.TextElideMode.ElideRight, foot.width()) if small_legible
+                         else ("…" if text else ""))
+        if small_legible:
+            self._paint_overlay(painter)
+        else:
+            self._paint_collapsed_overlay(painter)
+
+    def _paint_collapsed_overlay(self, painter) -> None:
+        """Value and gradient as "…" where they would be too small to read (hover: full text)."""
+        span = QRectF(0, 0, self.width, OVERLAY_H)
+        painter.setFont(font("title"))
+        if self.overlay_above or (self.grad_beside and self.overlay_below):
+            painter.setPen(QColor(VALUE_COLOR))
+            painter.drawText(span.translated(0, -OVERLAY_H - 2), Qt.AlignmentFlag.AlignCenter, "…")
+        if self.overlay_below and not self.grad_beside:
+            painter.setPen(QColor(GRAD_COLOR))
+            painter.drawText(span.translated(0, self.height + 2), Qt.AlignmentFlag.AlignCenter, "…")
 
     def _paint_overlay(self, painter) -> None:
         fm = QFontMetricsF(font("mono"))

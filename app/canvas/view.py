@@ -12,6 +12,7 @@ from ..layout import HEADER_H, NODE_WIDTH
 from ..style import CANVAS_BG, GRID_MAJOR, GRID_MINOR
 from .edge_item import EdgeItem
 from .node_item import NodeItem
+from .readability import readable_zoom
 from .quick_add import QuickAddPopup
 
 MIN_SCALE, MAX_SCALE = 0.08, 4.0
@@ -110,6 +111,20 @@ class GraphView(QGraphicsView):
         if self.zoom() > 1.25:
             self.zoom_by(1.25 / self.zoom())
         self.centerOn(rect.center())
+        self.zoom_changed.emit(self.zoom())
+
+    def fit_readable(self) -> None:
+        """Fit the graph, but never below the zoom where node titles are readable
+        (:func:`readability.readable_zoom`): a wide graph then opens at its start (its
+        left end), and Fit to View (F) still shows all of it."""
+        self.fit()
+        rect = self.scene().nodes_rect()
+        want = readable_zoom()
+        if rect.isNull() or self.zoom() >= want:
+            return
+        self.zoom_by(want / self.zoom())
+        half = self.mapToScene(self.viewport().rect()).boundingRect().width() / 2
+        self.centerOn(rect.left() + half - 20, rect.center().y())
         self.zoom_changed.emit(self.zoom())
 
     def pan_by(self, dx: float, dy: float) -> None:
