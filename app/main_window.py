@@ -30,6 +30,7 @@ from .inspector import InspectorWidget
 from .layout import spread_columns
 from .message_log import MessageLog
 from .palette import PaletteWidget
+from .help import build_help
 from .screen_fit import fit_window
 from .style import app_icon
 from .wheel_guard import install_wheel_guard
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         from .presentation import build_presentation  # noqa: PLC0415 - scales pyqtgraph plots
 
         self.presentation = build_presentation(self.parts)
+        self.help_actions = build_help(self.parts)
         fit_window(self)   # after the docks exist: small screens get narrower ones
         install_wheel_guard()
         # docks tabified beside the inspector come to the front; selecting a node should

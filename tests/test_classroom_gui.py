@@ -453,3 +453,26 @@ def test_small_canvas_text_collapses_with_full_text_on_hover(studio):
     painter = QPainter(img)
     window.view.render(painter)
     painter.end()
+
+
+# -- item 18: Help menu: shortcut sheet, getting-started guide, README sections ----------------
+def test_help_menu_sheet_guide_and_readme(studio):
+    from app.help import readme_sections, shortcut_rows  # noqa: PLC0415
+
+    window = studio("apple")
+    texts = [a.text() for a in window.menus.help.actions()]
+    assert "&Getting started" in texts and "&Keyboard shortcuts" in texts and "&README" in texts
+    rows = dict(shortcut_rows(window))
+    assert rows["Step"] == "F10" and rows["Presentation mode"] == "Ctrl+Shift+P" and rows["Getting started"] == "F1"
+    window.help_actions["shortcuts"].trigger()
+    assert "| Step | F10 |" in window.help_dialog.browser.toMarkdown().replace("  ", " ") or \
+        "F10" in window.help_dialog.browser.toPlainText()
+    window.help_actions["guide"].trigger()
+    guide = window.help_dialog.browser.toPlainText()
+    assert "apple" in guide and guide.index("apple") < guide.index("Train")
+    sections = dict(readme_sections())
+    assert "Quick start" in sections and "Command line" in sections
+    readme_menu = window.help_actions["readme"].menu()
+    assert [a.text() for a in readme_menu.actions()] == list(sections)
+    readme_menu.actions()[0].trigger()
+    assert window.help_dialog.windowTitle().startswith("README: ")
