@@ -476,3 +476,50 @@ def test_help_menu_sheet_guide_and_readme(studio):
     assert [a.text() for a in readme_menu.actions()] == list(sections)
     readme_menu.actions()[0].trigger()
     assert window.help_dialog.windowTitle().startswith("README: ")
+
+
+# -- item 16: Auto Layout is layered and routes edges between nodes ----------------------------
+def edges_behind_nodes(graph, positions) -> int:
+    """How many edges' curves pass through a node box other than their own two ends."""
+    from PySide6.QtCore import QPointF, QRectF  # noqa: PLC0415
+
+    from app.canvas.edge_item import bezier  # noqa: PLC0415
+    from app.layout import HEADER_H, NODE_WIDTH, ROW_H, node_size_of  # noqa: PLC0415
+
+    boxes = {n: QRectF(*positions[n], *node_size_of(graph, n)).adjusted(4, 4, -4, -4) for n in positions}
+    count = 0
+    for e in graph.edges():
+        sx, sy = positions[e.src]
+        dx, dy = positions[e.dst]
+        port = graph.node(e.dst).op.inputs.index(e.dst_port)
+        path = bezier(QPointF(sx + NODE_WIDTH, sy + HEADER_H + ROW_H / 2),
+                      QPointF(dx, dy + HEADER_H + ROW_H * (port + 0.5)))
+        points = [path.pointAtPercent(t / 40) for t in range(41)]
+        if any(box.contains(p) for n, box in boxes.items() if n not in (e.src, e.dst) for p in points):
+            count += 1
+    return count
+
+
+@pytest.mark.parametrize("name", templates.names())
+def test_auto_layout_never_worse_and_apple_is_clean(name):
+    from app.layout import auto_layout_positions, layer_of  # noqa: PLC0415
+
+    g = templates.build(name)
+    before = {n: tuple(g.node(n).position) for n in g.nodes()}
+    after = auto_layout_positions(g)
+    assert set(after) == set(g.nodes())
+    assert edges_behind_nodes(g, after) <= edges_behind_nodes(g, before)
+    if name in ("apple", "apple_orange"):
+        assert edges_behind_nodes(g, after) == 0
+        layer = layer_of(g)
+        assert layer["tax"] == layer["mul_tax"] - 1   # a source stands next to its consumer
+
+
+def test_auto_layout_action_is_one_undo_step(studio):
+    window = studio("apple")
+    doc = window.document
+    before = {n: tuple(doc.graph.node(n).position) for n in doc.graph.nodes()}
+    doc.auto_layout()
+    assert {n: tuple(doc.graph.node(n).position) for n in doc.graph.nodes()} != before
+    doc.undo_stack.undo()
+    assert {n: tuple(doc.graph.node(n).position) for n in doc.graph.nodes()} == before
