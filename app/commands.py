@@ -11,6 +11,7 @@ from PySide6.QtGui import QUndoCommand
 from .node_spec import NodeSpec
 
 MOVE_ID = 4101
+META_ID = 4102
 
 
 class AddNode(QUndoCommand):
@@ -193,3 +194,28 @@ class ApplyWeights(QUndoCommand):
 
     def undo(self) -> None:
         self.doc._set_weights(self.old)
+
+
+class SetMeta(QUndoCommand):
+    """Set ``meta[key]`` of the document (training settings saved with the graph);
+    consecutive changes of the same key merge into one step."""
+
+    def __init__(self, doc, key: str, value, text: str = "Change training settings") -> None:
+        super().__init__(text)
+        self.doc, self.key = doc, key
+        self.old, self.new = doc.meta.get(key), value
+
+    def id(self) -> int:
+        return META_ID
+
+    def mergeWith(self, other) -> bool:
+        if getattr(other, "key", None) != self.key:
+            return False
+        self.new = other.new
+        return True
+
+    def redo(self) -> None:
+        self.doc._set_meta(self.key, self.new)
+
+    def undo(self) -> None:
+        self.doc._set_meta(self.key, self.old)

@@ -40,6 +40,7 @@ class GraphDocument(QObject):
     modified_changed = Signal(bool)
     file_path_changed = Signal(str)
     message = Signal(str, str)
+    meta_changed = Signal(str)
 
     def __init__(self, graph: Graph | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -179,7 +180,19 @@ class GraphDocument(QObject):
         self.graph.set_label(node_id, label)
         self.node_changed.emit(node_id)
 
+    def _set_meta(self, key: str, value) -> None:
+        if value is None:
+            self.meta.pop(key, None)
+        else:
+            self.meta[key] = value
+        self.meta_changed.emit(key)
+
     # -- undoable edits ------------------------------------------------------------------
+    def set_meta(self, key: str, value) -> None:
+        """Store ``value`` (JSON-safe) under ``key`` in the file's ``meta`` (undoable)."""
+        if self.meta.get(key) != value:
+            self.undo_stack.push(commands.SetMeta(self, key, value))
+
     def add_node(self, type_name: str, position=(0.0, 0.0), node_id: str | None = None,
                  **params) -> str | None:
         """Add a node; returns its id, or ``None`` (reason logged) when refused."""

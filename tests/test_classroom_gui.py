@@ -523,3 +523,36 @@ def test_auto_layout_action_is_one_undo_step(studio):
     assert {n: tuple(doc.graph.node(n).position) for n in doc.graph.nodes()} != before
     doc.undo_stack.undo()
     assert {n: tuple(doc.graph.node(n).position) for n in doc.graph.nodes()} == before
+
+
+# -- item 15: training settings saved in the graph's meta and restored on open ----------------
+def test_training_settings_saved_with_the_graph_and_restored(studio, tmp_path, qtbot):
+    window = studio("two_layer_net")
+    s = window.training.settings
+    s.batch_size.setValue(32)
+    s.optimizer.setCurrentIndex(s.optimizer.findData("momentum"))
+    s.hyper_fields["momentum"].setValue(0.8)
+    s.clip_norm.setValue(5.0)
+    s.monitor.setCurrentText("val_acc")
+    s.data_options.scaling.setCurrentIndex(s.data_options.scaling.count() - 1)
+    scaling = s.data_options.scaling.currentData()
+    window.training.keeper.save()
+    saved = window.document.meta["training"]
+    assert saved["batch_size"] == 32 and saved["optimizer"] == "momentum" and saved["clip_norm"] == 5.0
+    values = s.values()
+    assert values["clip_norm"] == 5.0 and values["monitor"] == "val_acc"
+    # one undoable step puts the old settings back in the document
+    window.document.undo_stack.undo()
+    assert window.document.meta.get("training", {}).get("batch_size") != 32
+    window.document.undo_stack.redo()
+    path = tmp_path / "net.json"
+    assert window.save_to(str(path))
+    window.open_template("apple", ask=False)
+    s.batch_size.setValue(100)
+    s.optimizer.setCurrentIndex(s.optimizer.findData("adam"))
+    s.clip_norm.setValue(0.0)
+    assert window.load_path(str(path))
+    assert s.batch_size.value() == 32 and s.optimizer.currentData() == "momentum"
+    assert abs(s.hyper_fields["momentum"].value() - 0.8) < 1e-9
+    assert s.clip_norm.value() == 5.0 and s.monitor.currentText() == "val_acc"
+    assert s.data_options.scaling.currentData() == scaling

@@ -169,6 +169,26 @@ class TrainingCurves(QtWidgets.QWidget):
             plot.enableAutoRange()
         self.redraw()
 
+    _STATE = ("_ema", "_ema_n", "_iter_offset", "_epoch_offset")
+
+    def snapshot(self) -> dict:
+        """Copies of every series (and the running offsets), for :meth:`restore`."""
+        snap = {name: s.data.copy() for name, s in vars(self).items() if isinstance(s, _Series)}
+        snap.update({k: getattr(self, k) for k in self._STATE})
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        """Show a run kept with :meth:`snapshot` again (its graph was opened again)."""
+        self.reset()
+        for name, value in snap.items():
+            series = getattr(self, name, None)
+            if isinstance(series, _Series):
+                series.extend(value)
+            elif name in self._STATE:
+                setattr(self, name, value)
+        self._ep_drawn = -1
+        self.redraw()
+
     def add_iterations(self, iterations, losses, lrs) -> None:
         """Append iteration points (global iteration numbers of the run, 1-based)."""
         for i, loss, lr in zip(iterations, losses, lrs):

@@ -29,7 +29,8 @@ from ..message_log import MessageLog
 from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
-from .outcome import divergence, has_weights, input_image_shape
+from .outcome import divergence, has_weights, input_image_shape, weights_fingerprint
+from .persist import SettingsKeeper
 from .results import ResultsView, float16_text
 from .settings import OPEN_CUSTOM, TrainingSettings
 from .worker import RunConfig, TrainingRun
@@ -185,6 +186,7 @@ class TrainingPanel(QtCore.QObject):
         self.actions: dict[str, QtGui.QAction] = {}  # the Train menu's, by name ("train", "stop", ...)
         self.run: TrainingRun | None = None
         self.last_result: dict | None = None
+        self._kept_run: tuple | None = None   # (weights fingerprint, curves) of the last run
         self.outcome = ""
         self._started_info: dict = {}
         self._stopping = False
@@ -210,6 +212,7 @@ class TrainingPanel(QtCore.QObject):
         self.settings.message.connect(self._log)
         document.graph_reset.connect(self.graph_changed)
         document.graph_reset.connect(self.forget_run)
+        self.keeper = SettingsKeeper(self.settings, document, self)
         document.shapes_changed.connect(self.graph_changed)
         self._update_buttons()
 
@@ -249,9 +252,17 @@ class TrainingPanel(QtCore.QObject):
             QtCore.QTimer.singleShot(0, self, self.refresh_views)
 
     def forget_run(self) -> None:
-        """Another graph was opened: nothing of the last run describes it any more."""
+        """Another graph was opened: nothing of the last run describes it any more, unless
+        it holds exactly the weights that run trained (saved, then opened again): then its
+        curves come back, so continuing the run carries them on."""
         self.settings.image_shape = input_image_shape(self.graph)
         if self.running:
+            return
+        kept = self._kept_run
+        if kept is not None and kept[0] == weights_fingerprint(self.graph):
+            self.views.curves.restore(kept[1])
+            self._status("These are the weights of the last run; its curves are shown. "
+                         "Continue to train on, Start for fresh weights.")
             return
         self.last_result = None
         self.outcome = ""
@@ -307,7 +318,7 @@ class TrainingPanel(QtCore.QObject):
         v = self.settings.values()
         train = {k: v[k] for k in ("batch_size", "epochs", "optimizer", "lr", "optimizer_options",
                                    "weight_decay", "schedule", "early_stopping", "seed", "backend", "dtype",
-                                   "scaling", "shuffle", "restore_best", "train_size")}
+                                   "scaling", "shuffle", "restore_best", "train_size", "clip_norm", "monitor")}
         aug = {k: x for k, x in v["augment"].items() if x}
         train["augment"] = aug or None
         train.update(overrides)
@@ -524,6 +535,8 @@ class TrainingPanel(QtCore.QObject):
             run.thread.deleteLater()
             run.deleteLater()
         self.run = None
+        if self._trained_graph is self.graph and self.views.built:
+            self._kept_run = (weights_fingerprint(self.graph), self.views.curves.snapshot())
         self.set_locked(False)
         self.dock.progress.setRange(0, 100)
         self.dock.progress.setValue(100 if self.outcome == "done" else self.dock.progress.value())

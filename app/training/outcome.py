@@ -3,6 +3,8 @@ and small helpers for the dock. (The trained weights go into the document throug
 :meth:`app.document.GraphDocument.apply_weights`, one undoable step.)"""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 
@@ -55,3 +57,18 @@ def input_image_shape(graph) -> tuple | None:
             shape = node.params.get("shape")
             return tuple(shape) if shape else None
     return None
+
+
+def weights_fingerprint(graph) -> str:
+    """A digest of every learnable weight of ``graph`` ("" without weights): a graph
+    opened again after saving a run's result has the same one."""
+    h = hashlib.blake2b(digest_size=16)
+    found = False
+    for n in sorted(graph.nodes()):
+        node = graph.node(n)
+        for name in sorted(node.weights):
+            if name in node.op.learnable:
+                h.update(f"{n}/{name}".encode())
+                h.update(np.ascontiguousarray(node.weights[name], dtype=np.float64).tobytes())
+                found = True
+    return h.hexdigest() if found else ""

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from graph.run.backend import cupy_status
 from graph.training.datasets import TOY_NAMES, DatasetError, load_dataset
 from graph.views.mosaic import as_images, tile
+from graph.training.events import MONITORS
 from graph.training.optim import DECAY_HYPER, OPTIMIZERS
 from graph.training.schedules import ScheduleError, make_schedule
 
@@ -232,6 +233,14 @@ class TrainingSettings(QtWidgets.QWidget):
         self.train_size.setToolTip("Train on the first N samples of the training split only (300 overfits)")
         form.addRow(self.keep_final)
         form.addRow("Training samples", self.train_size)
+        self.clip_norm = _spin(0.0, 0.0, 1000.0, 2, 0.5)
+        self.clip_norm.setSpecialValueText("off")
+        self.clip_norm.setToolTip("Scale the gradients down when their global norm exceeds this (CLI: --clip-norm)")
+        self.monitor = QtWidgets.QComboBox()
+        self.monitor.addItems(list(MONITORS))
+        self.monitor.setToolTip("What picks the best epoch and early stopping (CLI: --monitor)")
+        form.addRow("Clip gradient norm", self.clip_norm)
+        form.addRow("Monitor", self.monitor)
         return box
 
     def _run_group(self) -> QtWidgets.QGroupBox:
@@ -480,6 +489,8 @@ class TrainingSettings(QtWidgets.QWidget):
             "seed": self.seed.value(),
             "restore_best": not self.keep_final.isChecked(),
             "train_size": self.train_size.value() or None,
+            "clip_norm": self.clip_norm.value() or None,
+            "monitor": self.monitor.currentText(),
             "backend": self.backend.currentData(),
             "dtype": self.dtype.currentText(),
         }
