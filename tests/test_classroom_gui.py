@@ -556,3 +556,22 @@ def test_training_settings_saved_with_the_graph_and_restored(studio, tmp_path, q
     assert abs(s.hyper_fields["momentum"].value() - 0.8) < 1e-9
     assert s.clip_norm.value() == 5.0 and s.monitor.currentText() == "val_acc"
     assert s.data_options.scaling.currentData() == scaling
+
+
+# -- item 14: the training dock says why, and keeps still ---------------------------------------
+def test_training_dock_stop_says_why_and_pause_is_off_while_stopping(studio, qtbot):
+    window = studio("two_layer_net")
+    panel = window.training
+    panel.dock.show()
+    panel.dock.raise_()
+    qtbot.waitUntil(lambda: panel.settings.splits is not None, timeout=60000)
+    s = panel.settings
+    s.schedule.setCurrentText("constant")
+    lo, hi = s.schedule_plot.getViewBox().viewRange()[1]
+    assert lo == 0.0 and hi >= s.lr.value()             # lr 0.001 is not drawn as a line at 0
+    assert panel.dock.status.minimumHeight() >= 3 * panel.dock.status.fontMetrics().lineSpacing()
+    with qtbot.waitSignal(panel.run_ended, timeout=120000):
+        assert panel.start(epochs=1)
+        panel.stop()
+        assert not panel.dock.pause_button.isEnabled() and not panel.dock.resume_button.isEnabled()
+    assert panel.dock.progress.format().startswith("stopped by request")

@@ -38,6 +38,7 @@ from .worker import RunConfig, TrainingRun
 LOCK_REASON = "Editing is locked while training runs — Stop to edit"
 DEFAULT_DATASET = "mnist-10k"
 NO_RUN_STATUS = "Choose a dataset and press Start."
+STATUS_LINES = 4
 
 
 class TrainingDock(QtWidgets.QDockWidget):
@@ -82,6 +83,9 @@ class TrainingDock(QtWidgets.QDockWidget):
         self.progress.setValue(0)
         self.status = QtWidgets.QLabel(NO_RUN_STATUS)
         self.status.setWordWrap(True)
+        # room for a few lines up front, so the buttons above do not jump as the text changes
+        self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * STATUS_LINES + 4)
         self.status.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.banner)
         lay.addWidget(scroll, 1)
@@ -398,6 +402,9 @@ class TrainingPanel(QtCore.QObject):
             self._stopping = True
             self._status("Stopping after the current batch…")
             self.dock.stop_button.setEnabled(False)
+            self.dock.pause_button.setEnabled(False)
+            self.dock.resume_button.setEnabled(False)
+            self.dock.progress.setFormat(self.dock.progress.format().replace(" (paused)", "") + " (stopping…)")
 
     def shutdown(self) -> None:
         """Stop a run and wait for its thread (the application is quitting)."""
@@ -540,7 +547,11 @@ class TrainingPanel(QtCore.QObject):
         self.set_locked(False)
         self.dock.progress.setRange(0, 100)
         self.dock.progress.setValue(100 if self.outcome == "done" else self.dock.progress.value())
-        self.dock.progress.setFormat({"done": "done", "stopped": "stopped", "failed": "failed"}.get(self.outcome, "idle"))
+        at = self.dock.progress.format().split(" (")[0]
+        at = f" at {at}" if at.startswith("epoch") else ""
+        self.dock.progress.setFormat({"done": "done", "stopped": f"stopped by request{at}" if self._stopping
+                                      else f"stopped{at} (see the status below)",
+                                      "failed": "failed: see the status below"}.get(self.outcome, "idle"))
         self._update_buttons()
         self.run_ended.emit(self.outcome or "failed")
 
@@ -560,9 +571,10 @@ class TrainingPanel(QtCore.QObject):
         d.start_button.setEnabled(not running)
         d.continue_button.setEnabled(not running and has_weights(g))
         training = running and not self._weights_applied  # afterwards only the evaluation runs
-        d.pause_button.setEnabled(training and not paused)
-        d.resume_button.setEnabled(paused)
-        d.stop_button.setEnabled(training)
+        stopping = running and self._stopping
+        d.pause_button.setEnabled(training and not paused and not stopping)
+        d.resume_button.setEnabled(paused and not stopping)
+        d.stop_button.setEnabled(training and not stopping)
         dropouts = any(g.node(n).type == "Dropout" for n in g.nodes())
         self.settings.set_dropout_available(dropouts)
         self.buttons_changed.emit()

@@ -365,6 +365,9 @@ class TrainingSettings(QtWidgets.QWidget):
             self.schedule_curve.setData([], [])
             return
         self.schedule_curve.setData(np.arange(len(curve)), curve)
+        # a flat schedule would sit at 0 on an axis pyqtgraph centres on it: show 0 .. 1.5 lr
+        top = float(np.max(curve)) if len(curve) else 0.0
+        self.schedule_plot.setYRange(0.0, top * 1.5 if top > 0 else 1.0, padding=0)
         extra = " (plateau lowers it only when the validation loss stalls)" if self.schedule.currentText() == "plateau" else ""
         self.schedule_note.setText(f"{total} iterations ({per_epoch} per epoch), lr {curve[0]:.3g} → "
                                    f"{curve[-1]:.3g}{extra}")
