@@ -7,17 +7,21 @@ bar off-screen. :func:`initial_size` picks the size from the available screen ar
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication
 
 PREFERRED = QSize(1360, 840)
 SMALL_WIDTH = 1300   # below this the side docks get narrower
 
 
 def initial_size(available: QSize | None, preferred: QSize = PREFERRED) -> QSize:
-    """``preferred``, shrunk to the available screen area (less room for the frame)."""
+    """``preferred`` (or 85 % of a larger screen), never more than the available screen
+    area less room for the frame."""
     if available is None or available.isEmpty():
         return QSize(preferred)
-    return QSize(min(preferred.width(), max(640, available.width() - 16)),
-                 min(preferred.height(), max(480, available.height() - 40)))
+    # a big screen (a projector at 1920×1080) gets most of it; a small one all of it
+    width = min(available.width() - 16, max(preferred.width(), int(available.width() * 0.85)))
+    height = min(available.height() - 40, max(preferred.height(), int(available.height() * 0.85)))
+    return QSize(max(640, width), max(480, height))
 
 
 def dock_widths(window_width: int, palette_preferred: int) -> tuple[int, int]:
@@ -32,6 +36,8 @@ def fit_window(window) -> None:
     """Size ``window`` for its screen and spread the palette and inspector docks."""
     screen = window.screen()
     available = screen.availableGeometry().size() if screen is not None else None
+    if QGuiApplication.platformName() == "offscreen":
+        available = None   # no real screen (tests, --screenshot): its nominal 800×600 says nothing
     size = initial_size(available)
     window.resize(size)
     palette, right = dock_widths(size.width(), window.node_palette.preferred_width())
