@@ -30,10 +30,7 @@ from .inspector import InspectorWidget
 from .layout import spread_columns
 from .message_log import MessageLog
 from .palette import PaletteWidget
-from .help import build_help
-from .screen_fit import fit_window
 from .style import app_icon
-from .wheel_guard import install_wheel_guard
 
 APP_NAME = "Backprop Studio"
 FILE_FILTER = "Backprop Studio graphs (*.json);;All files (*)"
@@ -92,12 +89,9 @@ class MainWindow(QMainWindow):
         self.concepts = build_concepts(self.parts, self.stepping.controller)
         self.exchange = build_exchange(self.parts, self.training)
         self.labs = build_labs(self.parts, self.training)
-        from .presentation import build_presentation  # noqa: PLC0415 - scales pyqtgraph plots
+        from .classroom import attach_classroom  # noqa: PLC0415 - presentation mode scales pyqtgraph plots
 
-        self.presentation = build_presentation(self.parts)
-        self.help_actions = build_help(self.parts)
-        fit_window(self)   # after the docks exist: small screens get narrower ones
-        install_wheel_guard()
+        attach_classroom(self.parts)   # presentation mode, Help, size for the screen, wheel guard
         # docks tabified beside the inspector come to the front; selecting a node should
         # show its parameters until a run or training asks for its own tab
         self.inspector_dock.raise_()

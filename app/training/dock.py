@@ -30,7 +30,7 @@ from .activations import ActivationViewer
 from .curves import TrainingCurves
 from .filters import FilterViewer, conv_weights
 from .outcome import divergence, has_weights, input_image_shape, weights_fingerprint
-from .persist import SettingsKeeper
+from .persist import SettingsKeeper, forget_run
 from .results import ResultsView, float16_text
 from .settings import OPEN_CUSTOM, TrainingSettings
 from .worker import RunConfig, TrainingRun
@@ -256,27 +256,8 @@ class TrainingPanel(QtCore.QObject):
             QtCore.QTimer.singleShot(0, self, self.refresh_views)
 
     def forget_run(self) -> None:
-        """Another graph was opened: nothing of the last run describes it any more, unless
-        it holds exactly the weights that run trained (saved, then opened again): then its
-        curves come back, so continuing the run carries them on."""
-        self.settings.image_shape = input_image_shape(self.graph)
-        if self.running:
-            return
-        kept = self._kept_run
-        if kept is not None and kept[0] == weights_fingerprint(self.graph):
-            self.views.curves.restore(kept[1])
-            self._status("These are the weights of the last run; its curves are shown. "
-                         "Continue to train on, Start for fresh weights.")
-            return
-        self.last_result = None
-        self.outcome = ""
-        self._status(NO_RUN_STATUS)
-        self.dock.progress.setRange(0, 100)
-        self.dock.progress.setValue(0)
-        self.dock.progress.setFormat("no run yet for this graph")
-        if self.views.built:
-            self.views.curves.reset()
-            self.views.results.clear()
+        """Another graph was opened (see :func:`app.training.persist.forget_run`)."""
+        forget_run(self, NO_RUN_STATUS)
 
     def refresh_views(self) -> None:
         """Rebuild the filter and activation views from the graph if it changed since."""

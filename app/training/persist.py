@@ -1,4 +1,5 @@
-"""The training form's settings as a plain dict, kept in the graph file's ``meta["training"]``.
+"""What the training dock keeps per graph: its settings (in the file's ``meta["training"]``)
+and, when another graph is opened, nothing of the last run (:func:`forget_run`).
 
 :func:`settings_state` reads every field of a :class:`TrainingSettings` by attribute name
 (spin boxes, combo boxes, check boxes, and the optimizer and schedule option fields), so
@@ -10,6 +11,8 @@ changes, and restores it when another graph is opened.
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
+
+from .outcome import input_image_shape, weights_fingerprint
 
 META_KEY = "training"
 SAVE_DELAY_MS = 400
@@ -126,3 +129,28 @@ class SettingsKeeper(QtCore.QObject):
             restore_settings(self.settings, state)
         finally:
             self._restoring = False
+
+
+def forget_run(panel, idle_status: str) -> None:
+    """Another graph was opened in ``panel``'s window: nothing of the last run describes it
+    any more (status, progress, curves, results), unless it holds exactly the weights that
+    run trained (saved, then opened again): then its curves come back, so continuing the
+    run carries them on."""
+    panel.settings.image_shape = input_image_shape(panel.graph)
+    if panel.running:
+        return
+    kept = panel._kept_run
+    if kept is not None and kept[0] == weights_fingerprint(panel.graph):
+        panel.views.curves.restore(kept[1])
+        panel.dock.status.setText("These are the weights of the last run; its curves are shown. "
+                                  "Continue to train on, Start for fresh weights.")
+        return
+    panel.last_result = None
+    panel.outcome = ""
+    panel.dock.status.setText(idle_status)
+    panel.dock.progress.setRange(0, 100)
+    panel.dock.progress.setValue(0)
+    panel.dock.progress.setFormat("no run yet for this graph")
+    if panel.views.built:
+        panel.views.curves.reset()
+        panel.views.results.clear()
