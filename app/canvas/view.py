@@ -16,6 +16,7 @@ from .readability import readable_zoom
 from .quick_add import QuickAddPopup
 
 MIN_SCALE, MAX_SCALE = 0.08, 4.0
+OPEN_SLACK = 0.8   # fit_readable keeps the fitted zoom down to this share of the readable one
 GRID = 20.0
 MIN_GRID_PX = 10.0  # closer grid lines turn the zoomed-out canvas into grey noise
 CASCADE = 30.0
@@ -120,8 +121,8 @@ class GraphView(QGraphicsView):
         self.fit()
         rect = self.scene().nodes_rect()
         want = readable_zoom()
-        if rect.isNull() or self.zoom() >= want:
-            return
+        if rect.isNull() or self.zoom() >= OPEN_SLACK * want:
+            return   # nearly readable and all in view: better than a cut-off graph
         self.zoom_by(want / self.zoom())
         half = self.mapToScene(self.viewport().rect()).boundingRect().width() / 2
         self.centerOn(rect.left() + half - 20, rect.center().y())
