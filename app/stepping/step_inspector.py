@@ -111,6 +111,7 @@ class StepInspector(QtWidgets.QDockWidget):
         self.rule.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.rule.setStyleSheet("font-family: 'DejaVu Sans Mono', monospace; background: #fff8e1;"
                                 "border: 1px solid #ff9800; border-radius: 4px; padding: 4px;")
+        self.rule.hide()  # an empty rule would draw as an empty bordered box until a node is shown
         self.input_editor = InputEditor(controller)
         self.input_editor.hide()
         lay.addWidget(self.header)

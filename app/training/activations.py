@@ -81,10 +81,12 @@ class ActivationViewer(QtWidgets.QWidget):
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
-        self.prob_plot = pg.PlotWidget(background="w", title="Predicted class probabilities")
+        # a short title: the chart may be as narrow as its minimum width, and a longer one is cut
+        self.prob_plot = pg.PlotWidget(background="w")
+        self.prob_plot.setTitle("Class probabilities", size="10pt")
         self.prob_plot.setYRange(0, 1)
         self.prob_plot.setMouseEnabled(False, False)
-        self.prob_plot.setMinimumWidth(220)
+        self.prob_plot.setMinimumWidth(240)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=(31, 119, 180))
         self.prob_plot.addItem(self.bars)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -214,6 +216,9 @@ class ActivationViewer(QtWidgets.QWidget):
         p = softmax(logits[0] if logits.ndim > 1 else logits)
         self.probabilities = p
         self.bars.setOpts(x=np.arange(len(p)), height=p, width=0.8)
+        # fixed ranges: auto-range lagged behind the new bars and cut off the last class
+        self.prob_plot.setXRange(-0.5, len(p) - 0.5, padding=0.02)
+        self.prob_plot.setYRange(0.0, 1.0, padding=0.02)
         self.prob_plot.getAxis("bottom").setTicks([[(k, names[k] if k < len(names) else str(k))
                                                     for k in range(len(p))]])
         pred = int(p.argmax())
