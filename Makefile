@@ -25,10 +25,10 @@ run: $(STAMP)
 	$(BIN)/backprop-studio open apple
 
 test: $(TEST_STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -n auto
 
 test-fast: $(TEST_STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -m "not slow"
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -n auto -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine_overhead
