@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--mid-iterations", type=int, default=40,
                         help="iterations into the second epoch at which the window is grabbed")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "resources" / "screenshots"))
-    parser.add_argument("--size", default="1500x950")
+    parser.add_argument("--size", default="1920x1080")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +63,7 @@ def main() -> int:
     def on_progress(p: dict) -> None:
         if "training" not in grabbed and p["iteration"] >= grab_at:
             panel.views.curves.redraw()
-            window.view.fit()
+            window.view.fit_readable()  # a fitted 9-node chain is too small to read
             settle(app, 3)
             path = out / "training.png"
             grabbed["training"] = window.grab().save(str(path), "PNG") and path
