@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from graph import GraphError
 
+from . import recovery as crash_recovery
 from . import session
 from .actions import build_actions
 from .canvas import GraphScene, GraphView
@@ -344,54 +345,14 @@ class MainWindow(QMainWindow):
         else:
             menu.addAction("(no recent files)").setEnabled(False)
 
-    # -- recovery ------------------------------------------------------------------------------
+    # -- recovery (app/recovery.py) -----------------------------------------------------------
     def autosave_now(self) -> None:
         """Write the recovery file while there are unsaved changes; remove it otherwise."""
-        if not self.document.is_modified:
-            self.recovery.discard()
-            self._autosaved = None
-            return
-        state = (id(self.document.graph), self.document.undo_stack.index(), self.document.graph.version)
-        if state == self._autosaved and self.recovery.path.exists():
-            return
-        self._autosaved = state
-        try:
-            self.recovery.write(self.document.graph, {"file_path": self.document.file_path,
-                                                      "name": self.document.name})
-        except (OSError, ValueError, TypeError) as exc:
-            self.log.message(f"Autosave failed: {exc}", "warning")
+        crash_recovery.autosave(self)
 
     def offer_recovery(self) -> bool:
         """Offer the newest recovery file a crashed session left; True when restored."""
-        orphans = session.Recovery.orphans(self.recovery.folder.parent)
-        if not orphans:
-            return False
-        for path in orphans:
-            try:
-                g, meta, info = session.Recovery.read(path)
-                break
-            except (OSError, GraphError, ValueError, RecursionError, MemoryError) as exc:
-                moved = session.Recovery.quarantine(path)
-                where = f"moved to {moved}" if moved else "deleted"
-                self.log.message(f"Ignored a damaged recovery file ({where}): {exc or type(exc).__name__}",
-                                 "warning")
-        else:
-            return False
-        answer = self.prompt_restore(path, info)
-        if answer is None:
-            return False
-        if not answer:
-            path.unlink(missing_ok=True)
-            self.log.message("Discarded the recovery file of an earlier session")
-            return False
-        original = info.get("file_path") or ""
-        self.document.reset(g, path=original, name=info.get("name", "") if not original else "", modified=True,
-                            meta=meta)
-        path.unlink(missing_ok=True)
-        self.autosave_now()
-        self.log.message(f"Restored unsaved changes to {self.document.name} from the recovery file", "success")
-        self.view.fit()
-        return True
+        return crash_recovery.offer_recovery(self)
 
     # -- editing -----------------------------------------------------------------------------
     def new_window(self) -> MainWindow:

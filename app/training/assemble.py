@@ -6,7 +6,8 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..editor_parts import EditorParts
-from .dock import DEFAULT_DATASET, TrainingDock, TrainingPanel, TrainingViewsDock
+from .dock import DEFAULT_DATASET, TrainingDock, TrainingPanel
+from .views_dock import TrainingViewsDock
 
 
 class _CanvasGuard(QtCore.QObject):

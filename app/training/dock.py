@@ -1,5 +1,6 @@
-"""The Training dock (settings, Start / Continue / Pause / Resume / Stop, progress) and the
-Training views dock (curves, filters, activations, results), wired by :class:`TrainingPanel`.
+"""The Training dock (settings, Start / Continue / Pause / Resume / Stop, progress) and
+:class:`TrainingPanel`, which wires it to the Training views dock
+(:mod:`app.training.views_dock`: curves, filters, activations, results).
 
 A run trains a private copy of the document's graph in a worker thread
 (:mod:`app.training.worker`). While it trains, editing is locked with a visible reason.
@@ -26,13 +27,12 @@ from layers import ShapeError
 
 from ..document import GraphDocument
 from ..message_log import MessageLog
-from .activations import ActivationViewer
-from .curves import TrainingCurves
-from .filters import FilterViewer, conv_weights
+from .filters import conv_weights
 from .outcome import divergence, has_weights, input_image_shape, weights_fingerprint
 from .persist import SettingsKeeper, forget_run
-from .results import ResultsView, float16_text
+from .results import float16_text
 from .settings import OPEN_CUSTOM, TrainingSettings
+from .views_dock import TrainingViewsDock
 from .worker import RunConfig, TrainingRun
 
 LOCK_REASON = "Editing is locked while training runs — Stop to edit"
@@ -93,80 +93,6 @@ class TrainingDock(QtWidgets.QDockWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
         self.setWidget(body)
-
-
-class TrainingViewsDock(QtWidgets.QDockWidget):
-    """Curves, filters, activations and results as tabs.
-
-    The tabs hold a dozen pyqtgraph plots, so they are built the first time the dock is
-    shown or one of them is asked for, not with every editor window.
-    """
-
-    def __init__(self, parent=None) -> None:
-        super().__init__("Training views", parent)
-        self.setObjectName("TrainingViewsDock")
-        self._tabs: QtWidgets.QTabWidget | None = None
-        self.setWidget(QtWidgets.QLabel("Training views appear here when training starts."))
-        self.visibilityChanged.connect(lambda visible: visible and self.ensure_built())
-
-    def ensure_built(self) -> QtWidgets.QTabWidget:
-        if self._tabs is None:
-            tabs = QtWidgets.QTabWidget()
-            self._curves = TrainingCurves()
-            self._filters = FilterViewer()
-            self._activations = ActivationViewer()
-            self._results = ResultsView()
-            tabs.addTab(self._curves, "Curves")
-            tabs.addTab(self._filters, "Filters")
-            tabs.addTab(self._activations, "Activations")
-            tabs.addTab(self._results, "Results")
-            self._tabs = tabs
-            self.setWidget(tabs)
-            QtCore.QTimer.singleShot(0, self, self._claim_height)
-        return self._tabs
-
-    MIN_SHARE = 0.4  # of the window's height: the confusion matrix and gallery stay legible
-
-    def _claim_height(self) -> None:
-        """Once, when first built: grow the dock to :attr:`MIN_SHARE` of the window's
-        height (a bottom dock shares its row with the log, which left it ~200 px)."""
-        window = self.parentWidget()
-        if not isinstance(window, QtWidgets.QMainWindow) or self.isFloating() or not self.isVisible():
-            return
-        area = window.dockWidgetArea(self)
-        if area not in (QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, QtCore.Qt.DockWidgetArea.TopDockWidgetArea):
-            return
-        want = int(window.height() * self.MIN_SHARE)
-        if self.height() < want:
-            window.resizeDocks([self], [want], QtCore.Qt.Orientation.Vertical)
-
-    @property
-    def built(self) -> bool:
-        return self._tabs is not None
-
-    @property
-    def tabs(self) -> QtWidgets.QTabWidget:
-        return self.ensure_built()
-
-    @property
-    def curves(self) -> TrainingCurves:
-        self.ensure_built()
-        return self._curves
-
-    @property
-    def filters(self) -> FilterViewer:
-        self.ensure_built()
-        return self._filters
-
-    @property
-    def activations(self) -> ActivationViewer:
-        self.ensure_built()
-        return self._activations
-
-    @property
-    def results(self) -> ResultsView:
-        self.ensure_built()
-        return self._results
 
 
 class TrainingPanel(QtCore.QObject):

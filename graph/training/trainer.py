@@ -47,14 +47,11 @@ import numpy as np
 from layers.base import to_host
 
 from graph.training.divergence import LossTrend
-from graph.training.checkpoint import (
-    CheckpointError, check_optimizer_slots, check_run_state, check_weights, load_checkpoint, save_checkpoint,
-)
-from graph.training.datasets import Augment, DatasetError, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
-from graph.training.metrics import confusion_matrix, count_correct, misclassified, write_json, write_metrics
+from graph.training import runfiles
+from graph.training.datasets import Augment, DataSplits, check_labels_fit, fit_to_input, labels_for_input, make_scaler
+from graph.training.metrics import count_correct, write_json
 from graph.training.optim import make_optimizer
 from graph.run.perf import release_free_memory
-from graph.training.halfprec import float16_check
 from graph.training.safekeeping import all_finite, copy_snapshot, copy_state
 from graph.training.schedules import make_schedule
 from graph.training.events import (  # noqa: F401 - re-exported: callers import them from here
@@ -98,7 +95,7 @@ class Trainer:
         if len(data.y_train) == 0:
             raise TrainError(f"{data.name}: the training split is empty; there is nothing to train on")
         self.config, self.graph, self.data = cfg, graph, data
-        self.data_spec = dataset_spec(data.name)
+        self.data_spec = runfiles.dataset_spec(data.name)
         self.run_dir = Path(run_dir) if run_dir else None
         self.engine = eng = Engine(graph, backend=cfg.backend, dtype=cfg.dtype, seed=cfg.seed)
         self.xp = eng.xp
@@ -416,76 +413,22 @@ class Trainer:
         yield DoneEvent(self._result)
 
     def _final_metrics(self):
-        """Generator: evaluates the final weights on every split (yielding progress) and
-        returns the result dict."""
-        d = self.data
-        phase = PhaseEvent("evaluation", "evaluating the final weights", 0,
-                           len(d.y_train) + len(d.y_val) + len(d.y_test))
-        yield PhaseEvent(phase.phase, phase.text, 0, phase.total, weights_final=True)
-        train_loss, train_acc, _ = yield from self.evaluation("train", phase=phase)
-        val_loss, val_acc, _ = yield from self.evaluation("val", phase=phase)
-        test_loss, test_acc, preds = yield from self.evaluation("test", want_predictions=True, phase=phase)
-        result = {
-            "train_accuracy": train_acc, "train_loss": train_loss, "val_accuracy": val_acc, "val_loss": val_loss,
-            "test_accuracy": test_acc, "test_loss": test_loss, "epochs": self.epoch, "iterations": self.iteration,
-            "best_epoch": self.best["epoch"] if self.best else None,
-            "restored_best": bool(self.config.restore_best and self._best_weights is not None
-                                  and (self.stopped is None or self.stopped.kind == "early_stopping")),
-            "stopped_reason": self.stopped.reason if self.stopped else None,
-            "stopped_kind": self.stopped.kind if self.stopped else None,
-            "dataset": d.name, "backend": self.engine.backend, "backend_note": self.engine.backend_note,
-            "dtype": self.config.dtype, "optimizer": self.optimizer.describe(),
-            "schedule": self.schedule.describe(), "class_names": list(d.class_names), "history": self.history,
-        }
-        if preds is not None:
-            cm = confusion_matrix(d.y_test, preds, d.num_classes)
-            result["confusion_matrix"] = cm.tolist()
-            result["misclassified"] = misclassified(d.y_test, preds, d.test_index)
-        if self.config.compare_float16 and test_acc is not None:
-            result.update((yield from float16_check(self, test_acc)))
-        return result
+        """Generator: evaluates the final weights on every split and returns the result dict."""
+        return (yield from runfiles.final_metrics(self))
 
     # -- files ----------------------------------------------------------------------------------------
     def _dataset_info(self) -> dict:
-        d = self.data
-        return {"spec": self.data_spec, "source": d.source, "train": len(d.y_train), "val": len(d.y_val),
-                "test": len(d.y_test), "classes": list(d.class_names)}
+        return runfiles.dataset_info(self)
 
     def state_dict(self) -> dict:
         """Everything :meth:`from_checkpoint` needs to continue after the last epoch."""
-        from graph.model.fileformat import graph_to_dict  # noqa: PLC0415 - lazy: optional for headless math
-
-        doc = graph_to_dict(self.graph)
-        for node in doc["nodes"]:
-            node["weights"] = {}
-        return {
-            "config": asdict(self.config), "dataset": self._dataset_info(), "graph": doc,
-            "weights": self._last_good, "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(), "epoch": self.epoch, "iteration": self.iteration,
-            "history": self.history, "iteration_loss": np.asarray(self.iteration_loss, dtype=np.float64),
-            "best": self.best, "bad_epochs": self.bad_epochs, "elapsed": self.elapsed,
-            "stopped": asdict(self.stopped) if self.stopped else None,
-            "rng": {"scheme": "per epoch e: SeedSequence([seed, stream, e]); streams 1 shuffle, "
-                              "2 augmentation, 3 dropout", "seed": self.config.seed, "next_epoch": self.epoch + 1},
-        }
+        return runfiles.state_dict(self)
 
     def _write_epoch_files(self, improved: bool) -> None:
-        if self.run_dir is None:
-            return
-        save_checkpoint(self.run_dir / "checkpoint.npz", self.state_dict())
-        if improved:
-            save_checkpoint(self.run_dir / "best.npz", {"best": self.best, "weights": self._best_weights})
-        write_metrics(self.run_dir, {"history": self.history}, self.iteration_loss)
+        runfiles.write_epoch_files(self, improved)
 
     def _write_final_files(self) -> None:
-        if self.run_dir is None:
-            return
-        from graph.model.fileformat import save_graph  # noqa: PLC0415
-
-        save_graph(self.graph, self.run_dir / "trained_graph.json",
-                   meta={"training": {"config": asdict(self.config), "dataset": self._dataset_info(),
-                                      "test_accuracy": self._result["test_accuracy"]}})
-        write_metrics(self.run_dir, self._result, self.iteration_loss)
+        runfiles.write_final_files(self)
 
     # -- convenience ------------------------------------------------------------------------------
     def run(self, callback=None) -> dict:
@@ -503,64 +446,9 @@ class Trainer:
     @classmethod
     def from_checkpoint(cls, run_dir, data: DataSplits | None = None, data_dir=None, dataset=None,
                         **overrides) -> "Trainer":
-        """Rebuild a trainer from ``run_dir/checkpoint.npz`` to continue after its last epoch.
-
-        ``data`` defaults to reloading the dataset the run used (file datasets are stored
-        with their absolute path), or ``dataset`` (a spec or path, e.g. where moved data
-        now lives), with IDX files from ``data_dir``; ``overrides`` may raise ``epochs`` to
-        train longer.
-        """
-        from graph.training.datasets import load_dataset  # noqa: PLC0415
-        from graph.model.fileformat import graph_from_dict  # noqa: PLC0415
-
-        run_dir = Path(run_dir)
-        where = run_dir / "checkpoint.npz"
-        state = load_checkpoint(where)
-        check_run_state(state, where)
-        graph = graph_from_dict(state["graph"], str(where))
-        for id, tensors in check_weights(graph, state["weights"], where).items():
-            graph.node(id).weights.update(tensors)
-        if data is None and dataset is not None:
-            data = load_dataset(dataset, data_dir=data_dir)
-        elif data is None:
-            spec = state["dataset"]["spec"]
-            try:
-                data = load_dataset(spec, data_dir=data_dir)
-            except DatasetError as exc:
-                raise DatasetError(f"{exc} (resuming {run_dir}: if the run's dataset moved, point at it "
-                                   "with --dataset PATH, or at IDX files with --data-dir DIR)") from None
-        trainer = cls(graph, data, TrainConfig.from_dict(state["config"]), run_dir, **overrides)
-        try:   # entries of the right type can still hold wrong values (a damaged or edited file)
-            trainer.optimizer.load_state_dict(state["optimizer"])
-            trainer.schedule.load_state_dict(state["schedule"])
-            trainer.epoch, trainer.iteration = int(state["epoch"]), int(state["iteration"])
-            trainer.history = list(state["history"])
-            trainer.iteration_loss = [float(v) for v in state["iteration_loss"]]
-            trainer.best, trainer.bad_epochs = state["best"], int(state["bad_epochs"])
-            trainer.elapsed = float(state["elapsed"])
-            if state["stopped"] and state["stopped"]["kind"] == "early_stopping":
-                trainer.stopped = StoppedEvent(**state["stopped"])
-            check_optimizer_slots(trainer.optimizer, graph, where)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, CheckpointError):
-                raise
-            raise CheckpointError(f"{where}: damaged training state ({type(exc).__name__}: {exc})") from None
-        if (run_dir / "best.npz").is_file():
-            trainer._best_weights = check_weights(graph, load_checkpoint(run_dir / "best.npz").get("weights"),
-                                                  run_dir / "best.npz")
-        return trainer
-
-
-def dataset_spec(name: str) -> str:
-    """``name`` as stored in a run: file and folder datasets as an absolute path (so that
-    ``--resume`` works from another working directory), built-in and toy specs unchanged."""
-    from graph.training.datasets import BUILTIN  # noqa: PLC0415
-
-    text = str(name)
-    if text in BUILTIN or text.partition(":")[0].strip() in BUILTIN:
-        return text
-    path = Path(text).expanduser()
-    return str(path.resolve()) if path.exists() else text
+        """Rebuild a trainer from ``run_dir/checkpoint.npz`` to continue after its last epoch
+        (see :func:`graph.training.runfiles.resume`)."""
+        return runfiles.resume(cls, run_dir, data, data_dir=data_dir, dataset=dataset, **overrides)
 
 
 def _engine_rng(engine, seq: np.random.SeedSequence):
