@@ -46,6 +46,48 @@ def window(qtbot, studio_home):
     return make_window(qtbot)
 
 
+def close_windows(windows) -> None:
+    """Stop each window's stepping and gradient check, close it and let Qt delete it."""
+    import gc  # noqa: PLC0415
+
+    from PySide6 import QtCore  # noqa: PLC0415
+
+    for window in windows:
+        window.stepping.controller.pause()
+        window.stepping.inspector.wait_for_check()
+        window.close()
+        window.deleteLater()
+    QApplication.processEvents()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    windows.clear()
+    gc.collect()
+
+
+@pytest.fixture
+def studio(qtbot, studio_home):
+    """``open(name, size)`` -> a shown main window with the example ``name`` loaded."""
+    from app.main_window import MainWindow  # noqa: PLC0415
+    from graph import templates  # noqa: PLC0415
+
+    windows = []
+
+    def _open(name: str | None = "apple", size=(1280, 800)):
+        window = MainWindow(restore_layout=False)
+        window.quiet = True
+        window.prompt_unsaved = lambda: "discard"
+        windows.append(window)
+        if name:
+            window.document.reset(templates.build(name), name=name)
+        if size:
+            window.resize(*size)
+        window.show()
+        QApplication.processEvents()
+        return window
+
+    yield _open
+    close_windows(windows)
+
+
 def drop_type(view, type_name: str, pos) -> bool:
     """Drag ``type_name`` from the palette and drop it at viewport ``pos``; True when accepted."""
     from app.clipboard import op_mime  # noqa: PLC0415

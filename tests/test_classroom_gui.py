@@ -1,7 +1,6 @@
 """Issue 15 (classroom-ready): the window's mechanisms, driven through pytest-qt (offscreen)."""
 from __future__ import annotations
 
-import gc
 
 import pytest
 
@@ -10,38 +9,7 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from graph import templates  # noqa: E402
-from gui_helpers import studio_home  # noqa: E402,F401
-
-
-@pytest.fixture
-def studio(qtbot, studio_home):
-    """``open(name, size)`` -> a shown main window with the example ``name`` loaded."""
-    from app.main_window import MainWindow  # noqa: PLC0415
-
-    windows = []
-
-    def _open(name: str | None = "apple", size=(1280, 800)):
-        window = MainWindow(restore_layout=False)
-        window.quiet = True
-        window.prompt_unsaved = lambda: "discard"
-        windows.append(window)
-        if name:
-            window.document.reset(templates.build(name), name=name)
-        if size:
-            window.resize(*size)
-        window.show()
-        QtWidgets.QApplication.processEvents()
-        return window
-
-    yield _open
-    for window in windows:
-        window.stepping.controller.pause()
-        window.stepping.inspector.wait_for_check()
-        window.close()
-        window.deleteLater()
-    QtWidgets.QApplication.processEvents()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    gc.collect()
+from gui_helpers import studio, studio_home  # noqa: E402,F401
 
 
 # -- item 2: Play keeps the step inspector on the current event -----------------------------

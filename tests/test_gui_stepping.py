@@ -4,20 +4,19 @@ Labels are read from the node and edge items, not from the engine.
 """
 from __future__ import annotations
 
-import gc
 
 import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
 from app.stepping.cli_hook import apply_steps  # noqa: E402
 from app.stepping.inputs import default_feeds, parse_value  # noqa: E402
 from graph import templates  # noqa: E402
-from gui_helpers import studio_home  # noqa: E402,F401
+from gui_helpers import close_windows, studio_home  # noqa: E402,F401
 
 
 @pytest.fixture
@@ -41,15 +40,7 @@ def open_example(qtbot, studio_home):
         return window, ui
 
     yield _open
-    for window in windows:
-        window.stepping.controller.pause()
-        window.stepping.inspector.wait_for_check()
-        window.close()
-        window.deleteLater()
-    QtWidgets.QApplication.processEvents()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    windows.clear()
-    gc.collect()
+    close_windows(windows)
 
 
 def shown(window) -> dict:

@@ -23,6 +23,7 @@ from graph.training.session import SessionOptions, TrainingSession
 from graph.training.trainer import Trainer, TrainConfig, TrainError
 from layers.base import to_host
 
+from .. import gc_guard
 from .filters import filter_mosaic
 
 log = logging.getLogger(__name__)
@@ -285,6 +286,7 @@ class TrainingRun(QtCore.QObject):
 
     def start(self) -> None:
         self.running = True
+        gc_guard.worker_started()
         self.thread.start()
 
     def pause(self) -> None:
@@ -308,4 +310,5 @@ class TrainingRun(QtCore.QObject):
 
     def _thread_done(self) -> None:
         self.running = False
+        gc_guard.worker_ended()
         self.ended.emit()
