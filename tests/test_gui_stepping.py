@@ -244,6 +244,27 @@ def test_command_line_steps_in_process(qapp, studio_home, tmp_path, monkeypatch)
     assert shot.stat().st_size > 10_000
 
 
+def test_command_line_steps_keep_a_wide_graph_readable(qapp, studio_home, tmp_path, monkeypatch):
+    """--steps on a small screen zooms to readable text around the active step, not to "…"."""
+    from app import gui_main  # noqa: PLC0415
+    from app.canvas.readability import readable_zoom  # noqa: PLC0415
+    from app.stepping import cli_hook  # noqa: PLC0415
+
+    zooms = []
+
+    def spy(window, n):
+        ok = real(window, n)
+        zooms.append(window.view.zoom())
+        return ok
+
+    real = cli_hook.apply_steps
+    monkeypatch.setattr(cli_hook, "apply_steps", spy)
+    shot = tmp_path / "apple_orange.png"
+    assert gui_main.run(["open", "apple_orange", "--steps", "18", "--screenshot", str(shot),
+                         "--size", "1280x720"]) == 0
+    assert len(zooms) == 1 and zooms[0] >= readable_zoom() - 1e-6
+
+
 @pytest.mark.parametrize("shape", [(1, 10), (10,), (3, 12), (2, 2)])
 def test_table_rows_are_not_hidden_by_the_scroll_bar(qtbot, shape):
     from app.tensor_view import TensorView  # noqa: PLC0415

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from ..canvas.readability import readable_zoom
 from ..main_window import MainWindow
 from .assemble import SteppingUI
 
@@ -53,5 +54,13 @@ def _fit(window: MainWindow, ui: SteppingUI) -> None:
     scale = view.transform().m11()
     if scale > MAX_ZOOM:
         view.scale(MAX_ZOOM / scale, MAX_ZOOM / scale)
-    view.centerOn(rect.center())
+    center = rect.center()
+    floor = readable_zoom()
+    if scale < floor:
+        # fitting a wide graph would shrink the values and gradients to "…": stay
+        # readable and show the active step (its rule card) instead of the whole graph
+        view.scale(floor / scale, floor / scale)
+        if rule is not None and rule.isVisible():
+            center = rule.sceneBoundingRect().center()
+    view.centerOn(center)
     view.zoom_changed.emit(view.zoom())
