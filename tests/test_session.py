@@ -4,6 +4,7 @@ final evaluation, views paced by time. The GUI's worker only relays these calls.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -82,6 +83,7 @@ def test_pause_holds_between_batches_and_is_left_out_of_epoch_time(spiral):
     rec = Recorder(progress=on_progress, held=lambda _it: held.set())
     session = TrainingSession(rec, SessionOptions(progress_interval=0.0))
     thread = threading.Thread(target=session.run, args=(t,))
+    started = time.perf_counter()
     thread.start()
     assert held.wait(10)
     at = t.iteration
@@ -93,9 +95,11 @@ def test_pause_holds_between_batches_and_is_left_out_of_epoch_time(spiral):
     assert last_report["iteration"] == at
     session.resume()
     thread.join(30)
+    wall = time.perf_counter() - started
     assert not thread.is_alive() and t.epoch == 2
     assert session.paused_s >= 0.5
-    assert all(row["seconds"] < 0.4 for row in t.history), t.history
+    # epoch times add up to the run's wall time less the hold (whatever the machine's load)
+    assert sum(row["seconds"] for row in t.history) <= wall - session.paused_s + 0.05, t.history
 
 
 def test_stop_keeps_the_best_weights_and_says_so(spiral):
