@@ -18,6 +18,19 @@ def _dims_match(a, b) -> bool:
     return len(a) == len(b) and all(p is None or q is None or p == q for p, q in zip(a, b))
 
 
+def _class_target_shape(op: str, what: str, x: tuple, t: tuple, note: str = "") -> tuple:
+    """``()`` when ``t`` holds class labels (x's shape without the class axis) or is one-hot
+    (x's shape); otherwise a ShapeError naming both accepted forms."""
+    if len(x) < 1:
+        raise ShapeError(f"{op}: x must have a class axis, e.g. (N, K); got a scalar ()")
+    if _dims_match(t, x[:-1]) or _dims_match(t, x):
+        return ()
+    raise ShapeError(
+        f"{op}: for {what} x {fmt_shape(x)} the target t must be class labels "
+        f"{fmt_shape(x[:-1])} or one-hot {fmt_shape(x)}{note}; got t {fmt_shape(t)}"
+    )
+
+
 def _scalar_out(value, x):
     """``value`` as a 0-d array of ``x.dtype`` on ``x``'s device."""
     return array_module(x).asarray(value, dtype=x.dtype).reshape(())
@@ -65,15 +78,8 @@ class SoftmaxCrossEntropy(_Loss):
 
     def infer_shape(self, x, t):
         x, t = tuple(x), tuple(t)
-        if len(x) < 1:
-            raise ShapeError("SoftmaxCrossEntropy: x must have a class axis, e.g. (N, K); got a scalar ()")
-        if _dims_match(t, x[:-1]) or _dims_match(t, x):
-            return ()
-        k = "K" if x[-1] is None else x[-1]
-        raise ShapeError(
-            f"SoftmaxCrossEntropy: for scores x {fmt_shape(x)} the target t must be class labels "
-            f"{fmt_shape(x[:-1])} or one-hot {fmt_shape(x)} (K = {k} classes); got t {fmt_shape(t)}"
-        )
+        k = x[-1] if x and x[-1] is not None else "K"
+        return _class_target_shape("SoftmaxCrossEntropy", "scores", x, t, f" (K = {k} classes)")
 
     def forward(self, inputs, params, train, rng=None):
         x, t = inputs
@@ -231,14 +237,7 @@ class CrossEntropy(_Loss):
 
     def infer_shape(self, x, t):
         x, t = tuple(x), tuple(t)
-        if len(x) < 1:
-            raise ShapeError("CrossEntropy: x must have a class axis, e.g. (N, K); got a scalar ()")
-        if _dims_match(t, x[:-1]) or _dims_match(t, x):
-            return ()
-        raise ShapeError(
-            f"CrossEntropy: for probabilities x {fmt_shape(x)} the target t must be class labels "
-            f"{fmt_shape(x[:-1])} or one-hot {fmt_shape(x)}; got t {fmt_shape(t)}"
-        )
+        return _class_target_shape("CrossEntropy", "probabilities", x, t)
 
     def forward(self, inputs, params, train, rng=None):
         x, t = inputs
