@@ -76,3 +76,21 @@ def test_trimming_the_heap_looks_the_c_library_up_once(monkeypatch):
     for _ in range(3):
         perf.release_free_memory()
     assert len(calls) <= 1  # find_library runs ldconfig in a subprocess: not once per epoch
+
+
+def test_a_toy_set_run_with_misclassified_points_shows_its_results(qtbot, studio):  # noqa: F811
+    """2-D points are not images: the gallery says how many were wrong instead of the
+    results slot failing (it raised TypeError and Results stayed empty)."""
+    window, panel = studio
+    window.open_template("toy_mlp", ask=False)
+    assert panel.settings.load("spiral")
+    panel.settings.epochs.setValue(2)
+    assert panel.start(fresh=True, compare_float16=False)
+    assert wait_ended(qtbot, panel) == "done"
+    result = panel.last_result
+    wrong = len(result["misclassified"]) if "misclassified" in result else result["misclassified_count"]
+    assert wrong > 0, "two epochs on the spiral should leave some test points wrong"
+    results = panel.views.results
+    assert results.gallery.count == 0
+    assert f"Misclassified test samples</b>: {wrong} (points" in results.gallery_title.text()
+    assert f"{result['test_accuracy']:.2%}" in results.summary.text()

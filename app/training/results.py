@@ -426,10 +426,15 @@ class ResultsView(QtWidgets.QWidget):
         if splits is not None and wrong:
             shown = wrong[:GALLERY_MAX]
             pos = np.array([w["position"] for w in shown], dtype=np.int64)
-            self.gallery.set_samples(as_images(splits.x_test[pos], image_shape), [w["true"] for w in shown],
-                                     [w["predicted"] for w in shown], names)
-            self.gallery_title.setText(f"<b>Misclassified test samples</b> (true → predicted): "
-                                       f"{len(shown)} of {len(wrong)} shown")
+            images = as_images(splits.x_test[pos], image_shape)
+            if images is None:  # a toy set's 2-D points: nothing to show as pictures
+                self.gallery.set_samples(np.zeros((0, 1, 1)), [], [], names)
+                self.gallery_title.setText(f"<b>Misclassified test samples</b>: {len(wrong)} (points, not "
+                                           "images: Concepts ▸ 2-D playground draws the decision boundary)")
+            else:
+                self.gallery.set_samples(images, [w["true"] for w in shown], [w["predicted"] for w in shown], names)
+                self.gallery_title.setText(f"<b>Misclassified test samples</b> (true → predicted): "
+                                           f"{len(shown)} of {len(wrong)} shown")
         else:
             self.gallery.set_samples(np.zeros((0, 1, 1)), [], [], names)
             self.gallery_title.setText("<b>Misclassified test samples</b>: none")
