@@ -110,7 +110,7 @@ def run(argv: list[str]) -> int:
     """Open the editor window; returns the process exit status."""
     opts = parse_args(list(argv))
     app = _make_app()
-    from PySide6.QtCore import QTimer  # noqa: PLC0415
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer  # noqa: PLC0415
 
     from .main_window import MainWindow  # noqa: PLC0415
 
@@ -150,4 +150,10 @@ def run(argv: list[str]) -> int:
     # The process-wide speed settings, once; after the window is built so gc.freeze()
     # moves its widgets out of the collections that run while a training run allocates.
     tune_process()
-    return int(app.exec())
+    status = int(app.exec())
+    # Delete the window while Qt and Python are both alive: left to interpreter shutdown,
+    # pyqtgraph's scenes were torn down after Python's objects and the process could
+    # segfault on its way out (seen after a training run).
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return status

@@ -27,12 +27,22 @@ class MessageLog(QPlainTextEdit):
 
     def message(self, text: str, level: str = "info") -> None:
         """Append ``text``; ``level`` is info, success, warning or error."""
+        self.messages([text], level)
+
+    def messages(self, texts: list[str], level: str = "info") -> None:
+        """Append several messages of one ``level`` with one layout pass (a burst of
+        training epochs would otherwise relayout and repaint the log once per line)."""
+        if not texts:
+            return
         level = level if level in LEVEL_COLORS else "info"
-        self.entries.append((level, text))
         stamp = time.strftime("%H:%M:%S")
-        body = html.escape(text).replace("\n", "<br>&nbsp;&nbsp;")
-        self.appendHtml(f"<span style='color:#8a949e'>{stamp}</span> "
-                        f"<span style='color:{LEVEL_COLORS[level]}'>{LEVEL_MARKS[level]} {body}</span>")
+        lines = []
+        for text in texts:
+            self.entries.append((level, text))
+            body = html.escape(text).replace("\n", "<br>&nbsp;&nbsp;")
+            lines.append(f"<span style='color:#8a949e'>{stamp}</span> "
+                         f"<span style='color:{LEVEL_COLORS[level]}'>{LEVEL_MARKS[level]} {body}</span>")
+        self.appendHtml("<br>".join(lines))
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 

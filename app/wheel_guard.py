@@ -3,7 +3,9 @@
 Without this, scrolling a long settings form over a spin box turns its value (batch 20
 becomes 18), and scrolling the step inspector stops dead over a plot, which zooms. One
 application-wide event filter (:func:`install_wheel_guard`) hands such wheel events to
-the scroll area around the widget instead.
+the scroll area around the widget instead. While a worker thread runs the filter is
+lifted (:func:`suspend`, called by :mod:`app.worker_guard`): a Python filter on the
+application costs the worker the GIL for every GUI event.
 """
 from __future__ import annotations
 
@@ -62,6 +64,23 @@ def install_wheel_guard(app: QApplication | None = None) -> WheelGuard | None:
         app.installEventFilter(guard)
         app._wheel_guard = guard
     return guard
+
+
+def suspend(app: QApplication | None = None) -> None:
+    """Take the installed guard off ``app`` until :func:`restore` (no-op without one)."""
+    app = app or QApplication.instance()
+    guard = getattr(app, "_wheel_guard", None) if app is not None else None
+    if guard is not None:
+        app.removeEventFilter(guard)
+
+
+def restore(app: QApplication | None = None) -> None:
+    """Put a guard taken off by :func:`suspend` back."""
+    app = app or QApplication.instance()
+    guard = getattr(app, "_wheel_guard", None) if app is not None else None
+    if guard is not None:
+        app.removeEventFilter(guard)   # never twice: removing first makes restore idempotent
+        app.installEventFilter(guard)
 
 
 def give_fields_click_focus(root: QWidget) -> None:

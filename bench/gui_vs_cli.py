@@ -152,6 +152,9 @@ def gui_child(case: str) -> None:
     window.document.undo_stack.setClean()
     window.recovery.discard()
     window.close()
+    # delete the window while Qt and Python are both alive, as app/gui_main.py does on quit
+    window.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
 
 
 def cli_cmd(case: str, out: str) -> list[str]:

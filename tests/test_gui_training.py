@@ -301,19 +301,20 @@ def test_user_stop_keeps_the_best_epochs_weights(qtbot):
     g.connect("fc", "loss", dst_port="x")
     g.connect("t", "loss", dst_port="t")
     run = RunConfig(train={"epochs": 10, "batch_size": 20, "optimizer": "sgd", "lr": 0.1,
-                           "compare_float16": False}, histograms=False)
+                           "compare_float16": False}, histograms=False, max_rate=1e9)  # a row per epoch
     worker = TrainingWorker(prepare_graph(g, run), data, run)
     after_epoch, stops, finished = {}, [], []
     improved = {}
 
-    def on_epoch(e):
+    def on_epochs(rows):
+        (e,) = rows
         improved[e["epoch"]] = e["improved"]
         eng = worker.trainer.engine
         after_epoch[e["epoch"]] = {"fc": {name: eng.param("fc", name) for name in ("W", "b")}}
         if e["epoch"] == 3:
             worker.request_stop()  # the user presses Stop during epoch 4
 
-    worker.epoch_done.connect(on_epoch)
+    worker.epochs_done.connect(on_epochs)
     worker.stopped.connect(lambda reason, kind: stops.append((reason, kind)))
     worker.finished.connect(lambda result, weights: finished.append(weights))
     worker.run()  # on this thread: the signals arrive directly

@@ -49,26 +49,31 @@ def _weights(trainer) -> dict:
     return {k: np.array(v) for k, v in trainer.engine.params_ref().items()}
 
 
-def test_progress_is_coalesced_by_time_and_complete(spiral):
+def test_progress_and_epoch_rows_are_coalesced_by_time_and_complete(spiral):
     # 40 batches an epoch in a few milliseconds: with a 10 s interval the only reports are
-    # the first point and the ones an epoch row forces, holding all of the epoch's points
+    # the first point and, with the last epoch's row, everything since: points and rows
     t = Trainer(mlp(), spiral, epochs=3, batch_size=20, compare_float16=False)
     rec = Recorder()
     result = TrainingSession(rec, SessionOptions(progress_interval=10.0)).run(t)
     reports = [args[0] for args in rec.named("progress")]
-    assert [len(r["iterations"]) for r in reports] == [1, t.steps_per_epoch - 1] + [t.steps_per_epoch] * 2
+    assert [len(r["iterations"]) for r in reports] == [1, 3 * t.steps_per_epoch - 1]
     its = np.concatenate([r["iterations"] for r in reports])
     assert np.array_equal(its, np.arange(1, 3 * t.steps_per_epoch + 1))
     assert np.array_equal(np.concatenate([r["losses"] for r in reports]), np.asarray(t.iteration_loss))
-    # every epoch row comes right after the report with its epoch's last point
-    order = [n for n in rec.order() if n in ("progress", "epoch")]
-    assert order == ["progress", "progress", "epoch", "progress", "epoch", "progress", "epoch"]
+    # the rows come together, right after the report with the last epoch's last point
+    order = [n for n in rec.order() if n in ("progress", "epochs")]
+    assert order == ["progress", "progress", "epochs"]
+    assert [row["epoch"] for row in rec.named("epochs")[0][0]] == [1, 2, 3]
+    # per-epoch phases are paced like the rows; the final evaluation's ends are not
+    phases = [args[0]["phase"] for args in rec.named("phase")]
+    assert phases.count("validation") == 1 and "evaluation" in phases
     assert result is t.result and rec.order()[-1] == "done"
-    # with no interval every batch is its own report
+    # with no interval every batch is its own report and every epoch its own row
     rec = Recorder()
     TrainingSession(rec, SessionOptions(progress_interval=0.0)).run(
-        Trainer(mlp(), spiral, epochs=1, batch_size=20, compare_float16=False))
-    assert len(rec.named("progress")) == t.steps_per_epoch
+        Trainer(mlp(), spiral, epochs=2, batch_size=20, compare_float16=False))
+    assert len(rec.named("progress")) == 2 * t.steps_per_epoch
+    assert [len(args[0]) for args in rec.named("epochs")] == [1, 1]
 
 
 def test_pause_holds_between_batches_and_is_left_out_of_epoch_time(spiral):
@@ -108,12 +113,13 @@ def test_stop_keeps_the_best_weights_and_says_so(spiral):
     t = Trainer(mlp(), spiral, epochs=40, batch_size=20, optimizer="sgd", lr=0.5, compare_float16=False)
     at_stop = {}
 
-    def on_epoch(row):
+    def on_epochs(rows):
+        row = rows[-1]
         if row["epoch"] >= 6 and t.best["epoch"] < row["epoch"] and not session.stop_requested:
             at_stop.update(_weights(t))  # the weights when the run stops, before keep-best
             session.request_stop()
 
-    rec = Recorder(epoch=on_epoch)
+    rec = Recorder(epochs=on_epochs)
     session = TrainingSession(rec, SessionOptions(progress_interval=0.0))
     session.run(t)
     (reason, kind), = rec.named("stopped")
@@ -144,7 +150,7 @@ def test_weights_final_comes_before_the_final_evaluation(spiral):
     final = order.index("weights_final")
     phases = [args[0]["phase"] for n, args in rec.calls[final:] if n == "phase"]
     assert "evaluation" in phases and "float16" in phases
-    assert "epoch" not in order[final:] and "progress" not in order[final:]
+    assert "epochs" not in order[final:] and "progress" not in order[final:]
     for k, w in _weights(t).items():
         np.testing.assert_array_equal(w, seen[k])  # the float16 check changed nothing for good
 

@@ -247,7 +247,7 @@ class TrainingPanel(QtCore.QObject):
         w.started.connect(self._on_started)
         w.progress.connect(self._on_progress)
         w.phase.connect(self._on_phase)
-        w.epoch_done.connect(self._on_epoch)
+        w.epochs_done.connect(self._on_epochs)
         w.filters.connect(self._on_filters)
         w.weights.connect(self.views.activations.set_weights)
         w.histograms.connect(self.views.results.histograms.add_snapshot)
@@ -281,13 +281,15 @@ class TrainingPanel(QtCore.QObject):
         self._status(f"Preparing {'a fresh run' if fresh else 'to continue training'} on "
                      f"{self.settings.splits.name}…")
         self._redraw.start()
-        self.run.start()
-        self._update_buttons()
         self.run_started.emit()
         self._log(f"memory: {est.summary()}")
         self._log(f"training started ({'fresh weights' if fresh else 'continuing'}; "
                   f"{train['optimizer']} lr {train['lr']:g}, batch {train['batch_size']}, "
                   f"{train['epochs']} epochs, seed {train['seed']})")
+        # the thread starts last: the GUI thread's own set-up would otherwise compete with
+        # the first epoch for the GIL
+        self.run.start()
+        self._update_buttons()
         return True
 
     def pause(self) -> None:
@@ -365,14 +367,18 @@ class TrainingPanel(QtCore.QObject):
         if self._weights_applied:
             self._status(f"The trained weights are in the graph; {ph['text']}…")
 
-    def _on_epoch(self, e: dict) -> None:
-        self._epochs.append(e)
-        # drawn by the redraw timer: a toy set's epochs come many times a second
-        self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"])
-        val = "" if e["val_acc"] is None else f", val acc {e['val_acc']:.2%}"
-        self.epoch_finished.emit(e)
-        self._log(f"epoch {e['epoch']}: train loss {e['train_loss']:.4f}, train acc {e['train_acc']:.2%}{val} "
-                  f"({e['seconds']:.1f} s)")
+    def _on_epochs(self, rows: list[dict]) -> None:
+        """Epoch rows, several at once when epochs are short (one log append for all)."""
+        lines = []
+        for e in rows:
+            self._epochs.append(e)
+            # drawn by the redraw timer: a toy set's epochs come many times a second
+            self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"])
+            self.epoch_finished.emit(e)
+            val = "" if e["val_acc"] is None else f", val acc {e['val_acc']:.2%}"
+            lines.append(f"epoch {e['epoch']}: train loss {e['train_loss']:.4f}, train acc {e['train_acc']:.2%}{val} "
+                         f"({e['seconds']:.1f} s)")
+        self.log.messages(lines)
 
     def _on_filters(self, mosaics: dict, change: dict, when: str) -> None:
         self.views.filters.set_now(mosaics, when, change)

@@ -23,7 +23,7 @@ from graph.training.session import SessionOptions, TrainingSession
 from graph.training.trainer import Trainer, TrainConfig, TrainError
 from layers.base import to_host
 
-from .. import gc_guard
+from .. import worker_guard
 from .filters import filter_mosaic
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class TrainingWorker(QtCore.QObject):
     started = QtCore.Signal(object)          # run facts and the "before" filter mosaics
     progress = QtCore.Signal(object)         # batched iteration points and the latest counters
     phase = QtCore.Signal(object)            # PhaseEvent fields: validation, evaluation, float16...
-    epoch_done = QtCore.Signal(object)       # EpochEvent fields
+    epochs_done = QtCore.Signal(object)      # [EpochEvent fields], the epochs since the last one
     filters = QtCore.Signal(object, object, str)  # {conv: mosaic}, {conv: change mosaic}, "iteration N"
     weights = QtCore.Signal(object)          # {node: {name: array}} snapshot
     histograms = QtCore.Signal(str, object)  # "epoch 3", {(kind, layer): (counts, edges)}
@@ -185,8 +185,8 @@ class TrainingWorker(QtCore.QObject):
     def on_phase(self, report: dict) -> None:
         self.phase.emit(report)
 
-    def on_epoch(self, row: dict) -> None:
-        self.epoch_done.emit(row)
+    def on_epochs(self, rows: list[dict]) -> None:
+        self.epochs_done.emit(rows)
 
     def on_weights(self) -> None:
         self.weights.emit(self._weights_copy())
@@ -286,7 +286,7 @@ class TrainingRun(QtCore.QObject):
 
     def start(self) -> None:
         self.running = True
-        gc_guard.worker_started()
+        worker_guard.worker_started()
         self.thread.start()
 
     def pause(self) -> None:
@@ -310,5 +310,5 @@ class TrainingRun(QtCore.QObject):
 
     def _thread_done(self) -> None:
         self.running = False
-        gc_guard.worker_ended()
+        worker_guard.worker_ended()
         self.ended.emit()

@@ -7,8 +7,11 @@ Python values. It decides everything that is not drawing, so the GUI's worker
 (:mod:`app.training.worker`) only turns listener calls into Qt signals:
 
 * **coalescing**: iteration points are collected and handed over together at most once
-  per ``progress_interval`` seconds (and before an epoch row, a pause or a stop), so a
-  run of tiny batches cannot flood the receiving thread; phase reports likewise;
+  per ``progress_interval`` seconds (and before a pause, a stop or the end), so a run of
+  tiny batches cannot flood the receiving thread; epoch rows likewise (a toy set's
+  epochs take milliseconds: one report per epoch cost the GUI thread more than the
+  training), always with the iteration points up to them, and the last epoch's row at
+  once; per-epoch phases (validation, checkpoint) at most once per interval;
 * **views by time**: the listener is asked for filter, weight and histogram snapshots at
   most once per ``views_interval`` seconds (the last epoch always gets its own), so short
   epochs of a toy set do not turn into dozens of redraws a second;
@@ -22,7 +25,7 @@ Python values. It decides everything that is not drawing, so the GUI's worker
 
 The listener is any object with the methods of :class:`Listener`; calls come from the
 thread that runs the session, in this order per run: ``on_progress`` / ``on_phase`` /
-``on_epoch`` / ``on_filters`` / ``on_weights`` / ``on_histograms`` / ``on_held`` as they
+``on_epochs`` / ``on_filters`` / ``on_weights`` / ``on_histograms`` / ``on_held`` as they
 come, ``on_stopped`` (if it stopped early), ``on_weights_final``, ``on_done``.
 """
 from __future__ import annotations
@@ -35,6 +38,8 @@ from typing import Protocol
 import numpy as np
 
 from graph.training.events import DoneEvent, EpochEvent, IterationEvent, PhaseEvent, StoppedEvent
+
+PER_EPOCH_PHASES = ("validation", "checkpoint")
 
 
 class Listener(Protocol):
@@ -49,8 +54,9 @@ class Listener(Protocol):
     def on_phase(self, report: dict) -> None:
         """A :class:`graph.training.events.PhaseEvent` as a dict."""
 
-    def on_epoch(self, row: dict) -> None:
-        """A :class:`graph.training.events.EpochEvent` as a dict."""
+    def on_epochs(self, rows: list[dict]) -> None:
+        """Epochs that ended since the last call, oldest first: each a
+        :class:`graph.training.events.EpochEvent` as a dict."""
 
     def on_filters(self, when: str) -> None:
         """Take a snapshot of the weights for the filter view (``when`` labels it)."""
@@ -112,6 +118,7 @@ class TrainingSession:
         self._go.set()
         self._stop = False
         self._pending: list[tuple[int, float, float]] = []
+        self._epoch_rows: list[dict] = []
         self._latest: IterationEvent | None = None
         self._last_progress = self._last_phase = -float("inf")
         self._last_filters = self._last_weights = self._last_hist = -float("inf")
@@ -160,9 +167,7 @@ class TrainingSession:
             elif isinstance(ev, PhaseEvent):
                 self._on_phase(ev)
             elif isinstance(ev, EpochEvent):
-                self._flush()
-                self.listener.on_epoch(asdict(ev))
-                self._epoch_views(ev)
+                self._on_epoch(ev)
             elif isinstance(ev, StoppedEvent):
                 self._on_stopped(ev)
             elif isinstance(ev, DoneEvent):
@@ -205,6 +210,14 @@ class TrainingSession:
         """An epoch-end snapshot is due: none for ``views_interval``, or the last epoch."""
         return now - last >= self.options.views_interval or epoch >= self.trainer.config.epochs
 
+    def _on_epoch(self, ev: EpochEvent) -> None:
+        self._epoch_rows.append(asdict(ev))
+        now = self.clock()
+        last = ev.epoch >= self.trainer.config.epochs
+        if now - self._last_progress >= self.options.progress_interval or last or self.paused or self._stop:
+            self._flush(now)
+        self._epoch_views(ev)
+
     def _epoch_views(self, ev: EpochEvent) -> None:
         now = self.clock()
         if self._due(now, self._last_weights, ev.epoch):
@@ -217,7 +230,9 @@ class TrainingSession:
             self._flush()
             self.listener.on_weights_final()
         now = self.clock()
-        if ev.done == 0 or ev.done == ev.total or now - self._last_phase >= self.options.progress_interval:
+        # validation and checkpoint come with every epoch: by time only, like the rows
+        ends = ev.phase not in PER_EPOCH_PHASES and (ev.done == 0 or ev.done == ev.total)
+        if ends or now - self._last_phase >= self.options.progress_interval:
             self._last_phase = now
             self.listener.on_phase(asdict(ev))
 
@@ -234,12 +249,20 @@ class TrainingSession:
         self.listener.on_stopped(reason, ev.kind)
 
     def _flush(self, now: float | None = None) -> None:
-        if not self._pending:
+        """Hand over the pending iteration points, then the pending epoch rows."""
+        if not (self._pending or self._epoch_rows):
             return
+        self._last_progress = self.clock() if now is None else now
+        if self._pending:
+            self._flush_points()
+        if self._epoch_rows:
+            rows, self._epoch_rows = self._epoch_rows, []
+            self.listener.on_epochs(rows)
+
+    def _flush_points(self) -> None:
         it, loss, lr = (np.array(c) for c in zip(*self._pending))
         ev = self._latest
         self._pending = []
-        self._last_progress = self.clock() if now is None else now
         self.listener.on_progress({
             "iterations": it, "losses": loss, "lrs": lr, "epoch": ev.epoch, "iteration": ev.iteration,
             "batch": ev.batch, "batches_per_epoch": ev.batches_per_epoch,
