@@ -94,3 +94,22 @@ def test_a_toy_set_run_with_misclassified_points_shows_its_results(qtbot, studio
     assert results.gallery.count == 0
     assert f"Misclassified test samples</b>: {wrong} (points" in results.gallery_title.text()
     assert f"{result['test_accuracy']:.2%}" in results.summary.text()
+
+
+def test_curves_are_sized_at_start_as_the_trainer_counts(qtbot, studio):  # noqa: F811
+    """The curves get the run's extent before the thread starts (drawing it later took the
+    GIL from the first epochs); the trainer's own count agrees, also with a training-set
+    size that is no multiple of the batch."""
+    window, panel = studio
+    window.open_template("toy_mlp", ask=False)
+    assert panel.settings.load("spiral")
+    panel.settings.epochs.setValue(3)
+    panel.settings.batch_size.setValue(20)
+    curves, sized = panel.views.curves, []
+    original = curves.set_extent
+    curves.set_extent = lambda iterations, epochs: sized.append((iterations, epochs)) or original(iterations, epochs)
+    assert panel.start(fresh=True, compare_float16=False, train_size=150)
+    assert sized == [(3 * 8, 3)]  # ceil(150 / 20) = 8 iterations an epoch
+    assert wait_ended(qtbot, panel) == "done"
+    assert sized == [(3 * 8, 3)], "the trainer counted otherwise: the curves were sized again"
+    assert panel._started_info["total_iterations"] == 24

@@ -119,6 +119,7 @@ class TrainingPanel(QtCore.QObject):
         self._kept_run: tuple | None = None   # (weights fingerprint, curves) of the last run
         self.outcome = ""
         self._started_info: dict = {}
+        self._extent = (0, 0)              # (iterations, epochs) the curves were sized for
         self._stopping = False
         self._weights_applied = False
         self._bar_shown = 0.0
@@ -226,13 +227,8 @@ class TrainingPanel(QtCore.QObject):
             return False
         if not fresh and not has_weights(g):
             fresh = True
-        v = self.settings.values()
-        train = {k: v[k] for k in ("batch_size", "epochs", "optimizer", "lr", "optimizer_options",
-                                   "weight_decay", "schedule", "early_stopping", "seed", "backend", "dtype",
-                                   "scaling", "shuffle", "restore_best", "train_size", "clip_norm", "monitor")}
-        aug = {k: x for k, x in v["augment"].items() if x}
-        train["augment"] = aug or None
-        train.update(overrides)
+        run = RunConfig.from_form(self.settings.values(), fresh, max_iterations, overrides)
+        train = run.train
         est = memory.estimate(g, train["batch_size"], train["dtype"], train=True)
         try:
             memory.check_fits(est)
@@ -240,7 +236,6 @@ class TrainingPanel(QtCore.QObject):
             self._status(f"Not started: {exc}")
             self._log(f"training not started: {exc}", "error")
             return False
-        run = RunConfig(train=train, fresh=fresh, dropout=v["dropout"], max_iterations=max_iterations)
         self._trained_graph = g
         self.run = TrainingRun(g, self.settings.splits, run, parent=self)
         w = self.run.worker
@@ -276,6 +271,8 @@ class TrainingPanel(QtCore.QObject):
         self.show_graph_weights(fresh=fresh)
         self._views_stale = False
         self.set_locked(True)
+        self._extent = run.extent(len(self.settings.splits.y_train))
+        self.views.curves.set_extent(*self._extent)
         self.dock.progress.setRange(0, 0)
         self.dock.progress.setFormat("preparing…")
         self._status(f"Preparing {'a fresh run' if fresh else 'to continue training'} on "
@@ -286,8 +283,11 @@ class TrainingPanel(QtCore.QObject):
         self._log(f"training started ({'fresh weights' if fresh else 'continuing'}; "
                   f"{train['optimizer']} lr {train['lr']:g}, batch {train['batch_size']}, "
                   f"{train['epochs']} epochs, seed {train['seed']})")
-        # the thread starts last: the GUI thread's own set-up would otherwise compete with
-        # the first epoch for the GIL
+        # The locked window is painted now and the thread starts last: painting it while
+        # the first epochs run took the GIL from them (a toy net's first five epochs
+        # took twice as long in the GUI as in the CLI).
+        for _ in range(2):   # the scenes' queued changes, then the paints they ask for
+            QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         self.run.start()
         self._update_buttons()
         return True
@@ -323,7 +323,8 @@ class TrainingPanel(QtCore.QObject):
     # -- worker signals --------------------------------------------------------------------
     def _on_started(self, info: dict) -> None:
         self._started_info = info
-        self.views.curves.set_extent(info["total_iterations"], info["epochs"])
+        if (info["total_iterations"], info["epochs"]) != self._extent:   # set at Start already
+            self.views.curves.set_extent(info["total_iterations"], info["epochs"])
         self.dock.progress.setRange(0, int(info["total_iterations"]))
         self.dock.progress.setValue(0)
         self.dock.progress.setFormat(f"epoch 1/{info['epochs']} · iteration 0/{info['total_iterations']}")

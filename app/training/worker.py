@@ -13,6 +13,7 @@ GUI. Exceptions become one readable message on :attr:`TrainingWorker.failed`.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +65,25 @@ class RunConfig:
     max_rate: float = 5.0
     views_interval: float = 0.5
     histograms: bool = True
+
+    TRAIN_FIELDS = ("batch_size", "epochs", "optimizer", "lr", "optimizer_options", "weight_decay", "schedule",
+                    "early_stopping", "seed", "backend", "dtype", "scaling", "shuffle", "restore_best",
+                    "train_size", "clip_norm", "monitor")
+
+    @classmethod
+    def from_form(cls, values: dict, fresh: bool, max_iterations: int | None, overrides: dict) -> "RunConfig":
+        """The run the settings form's ``values`` ask for; ``overrides`` replace TrainConfig fields."""
+        train = {k: values[k] for k in cls.TRAIN_FIELDS}
+        train["augment"] = {k: x for k, x in values["augment"].items() if x} or None
+        train.update(overrides)
+        return cls(train=train, fresh=fresh, dropout=values["dropout"], max_iterations=max_iterations)
+
+    def extent(self, n_train: int) -> tuple[int, int]:
+        """``(iterations, epochs)`` of the whole run on ``n_train`` training samples, as the
+        trainer will count them (known before the trainer is built)."""
+        t = self.train
+        n = min(t.get("train_size") or n_train, n_train)
+        return t["epochs"] * math.ceil(n / t["batch_size"]), t["epochs"]
 
     def session_options(self) -> SessionOptions:
         return SessionOptions(max_iterations=self.max_iterations, progress_interval=1.0 / max(self.max_rate, 0.1),
