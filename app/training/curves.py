@@ -109,6 +109,15 @@ class TrainingCurves(QtWidgets.QWidget):
             plot.showGrid(x=True, y=True, alpha=0.25)
         for plot in (self.loss_plot, self.acc_plot):
             plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # The grid makes each axis span its plot, so every new point repainted the axes'
+        # tick labels and grid (most of a redraw's time, holding the GIL the training
+        # thread needs); cached as pixmaps they are redrawn only when their range changes.
+        cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setCacheMode(cache)
+            if plot.legend is not None:
+                plot.legend.setCacheMode(cache)
         self.loss_plot.setLabel("bottom", "iteration")
         self.acc_plot.setLabel("bottom", "epoch")
         self.lr_plot.setLabel("bottom", "iteration")
