@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from graph.run.perf import tune_process
+from graph.run.perf import tune_allocator, tune_process
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -109,6 +109,7 @@ def _after_load(window, opts) -> None:
 def run(argv: list[str]) -> int:
     """Open the editor window; returns the process exit status."""
     opts = parse_args(list(argv))
+    tune_allocator()   # before Qt starts its threads; the rest once the window is built (below)
     app = _make_app()
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer  # noqa: PLC0415
 

@@ -114,14 +114,15 @@ def gui_child(case: str) -> None:
     from app.main_window import MainWindow  # noqa: PLC0415
 
     c = CASES[case]
+    from graph.run.perf import tune_allocator, tune_process  # noqa: PLC0415
+
+    tune_allocator()   # before Qt starts threads, as app/gui_main.py does
     app = _make_app()
     window = MainWindow(restore_layout=False)
     window.quiet = True
     window.prompt_unsaved = lambda: "discard"
     window.resize(1400, 900)
     window.show()
-    from graph.run.perf import tune_process  # noqa: PLC0415
-
     tune_process()  # as app/gui_main.py does once its window is built
     window.open_template(c["template"], ask=False)
     panel = window.training
