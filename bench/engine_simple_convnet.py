@@ -3,8 +3,10 @@
 One step = forward (training mode) + backward + SGD update, float32. Prints the median
 and the fastest milliseconds per step over ``--steps`` timed steps for batch 100 and 256,
 and the ratio engine / PyTorch when torch is importable (``torch.set_num_threads(2)``;
-``--torch-threads`` changes it). Engine and PyTorch alternate in blocks of a few steps,
-so load from other processes affects both alike. It asserts nothing about time: run it and read the figures.
+``--torch-threads`` changes it). Each side runs in its own processes, alternating
+(PyTorch's OpenMP threads spin after each op and would slow a shared process), so load
+from other processes affects both alike. It asserts nothing about time: run it and read
+the figures.
 
 On a machine shared with other jobs, multi-threaded BLAS collapses when its threads
 are descheduled; compare single-threaded there:
@@ -15,8 +17,11 @@ are descheduled; compare single-threaded there:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -80,28 +85,44 @@ def time_ms(step) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-def measure(batch: int, steps: int, threads: int, warmup: int = 3, block: int = 5) -> tuple[list, list]:
-    """ms per step for the engine and PyTorch, interleaved so both see the same load.
-
-    They alternate in blocks of ``block`` timed steps, each after one untimed step:
-    right after a switch the other library's worker threads are still spinning on the
-    second core (OpenBLAS's and OpenMP's wait loops), which would slow whichever side
-    runs next, and alternating single steps would measure mostly that.
-    """
-    ours, theirs = engine_stepper(batch), torch_stepper(batch, threads)
+def time_side(side: str, batch: int, steps: int, threads: int, warmup: int = 5) -> list[float] | None:
+    """ms per step of one side (``engine`` or ``torch``) in this process; ``None`` without torch."""
+    if side == "engine":
+        tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
+        step = engine_stepper(batch)
+    else:
+        step = torch_stepper(batch, threads)
+        if step is None:
+            return None
     for _ in range(warmup):
-        ours()
-        if theirs is not None:
-            theirs()
-    a, b = [], []
-    while len(a) < steps:
-        n = min(block, steps - len(a))
-        ours()
-        a.extend(time_ms(ours) for _ in range(n))
-        if theirs is not None:
-            theirs()
-            b.extend(time_ms(theirs) for _ in range(n))
-    return a, b
+        step()
+    return [time_ms(step) for _ in range(steps)]
+
+
+def measure(batch: int, steps: int, threads: int, rounds: int = 3) -> tuple[list, list]:
+    """ms per step for the engine and PyTorch, each side in its own process.
+
+    PyTorch's OpenMP threads keep spinning after each op, and would slow the engine in a
+    shared process (and OpenBLAS's the other way round), so every round runs one process
+    per side, alternating (engine, torch, engine, torch...) so that load from other
+    processes hits both alike; each times ``steps // rounds`` steps after a warm-up.
+    Returns the two lists of step times (the torch one empty without torch).
+    """
+    per = max(1, steps // rounds)
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds):
+        for side, into in (("engine", ours), ("torch", theirs)):
+            cmd = [sys.executable, "-m", "bench.engine_simple_convnet", "--side", side, "--steps", str(per),
+                   "--batches", str(batch), "--torch-threads", str(threads)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                                  cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            if proc.returncode != 0:
+                raise RuntimeError(f"{side} step timing failed: {proc.stderr.strip()[-500:]}")
+            times = json.loads(proc.stdout.strip().splitlines()[-1])
+            if times is not None:
+                into.extend(times)
+    return ours, theirs
 
 
 def main() -> None:
@@ -110,8 +131,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[100, 256])
     parser.add_argument("--torch-threads", type=int, default=2,
                         help="PyTorch threads (NumPy's BLAS threads: set OPENBLAS_NUM_THREADS to match)")
+    parser.add_argument("--side", choices=("engine", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    tune_process()  # the app's process-wide speed settings (ARCHITECTURE.md, process tuning)
+    if args.side:
+        print(json.dumps(time_side(args.side, args.batches[0], args.steps, args.torch_threads)))
+        return
     print(f"SimpleConvNet step (forward + backward + SGD), float32, {args.steps} steps; "
           f"{os.cpu_count()} CPUs, NumPy {np.__version__}, torch threads {args.torch_threads}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
