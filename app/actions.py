@@ -142,8 +142,8 @@ def build_actions(window: QMainWindow, slots: EditorSlots, document: GraphDocume
     tools.addActions([actions["new"], actions["open"], actions["save"]])
     tools.addSeparator()
     stack = document.undo_stack
-    tools.addActions([_fixed_text(window, undo, "Undo", stack.canUndoChanged, stack.undoTextChanged, stack.undo),
-                      _fixed_text(window, redo, "Redo", stack.canRedoChanged, stack.redoTextChanged, stack.redo)])
+    tools.addActions([_fixed_text(window, undo, "Undo", stack.undoTextChanged, stack.undo),
+                      _fixed_text(window, redo, "Redo", stack.redoTextChanged, stack.redo)])
     tools.addSeparator()
     tools.addActions([actions["zoom_in"], actions["zoom_out"], actions["zoom_fit"], actions["auto_layout"]])
     window.addToolBar(tools)
@@ -194,14 +194,18 @@ def _build_menus(window: QMainWindow, slots: EditorSlots, actions: dict[str, QAc
                  run=run_menu, train=train_menu, concepts=concepts_menu, labs=labs_menu, help=help_menu)
 
 
-def _fixed_text(window, action: QAction, text: str, can_changed, text_changed, slot) -> QAction:
+def _fixed_text(window, action: QAction, text: str, text_changed, slot) -> QAction:
     """A toolbar twin of an undo/redo action whose label stays short ("Undo", not
-    "Undo Move 3 nodes"), so the toolbar does not jump; the tooltip names the step."""
+    "Undo Move 3 nodes"), so the toolbar does not jump; the tooltip names the step.
+
+    The twin is enabled exactly when ``action`` is: the stack's own state, and whatever
+    disables the action (the edit lock while training runs; it once left the toolbar's
+    Undo working mid-run)."""
     twin = QAction(action.icon(), text, window)
     twin.setEnabled(action.isEnabled())
     twin.setToolTip(text)
     # bound slots of the twin: Qt drops these connections when the window is destroyed
-    can_changed.connect(twin.setEnabled)
+    action.enabledChanged.connect(twin.setEnabled)
     text_changed.connect(twin.setToolTip)
     twin.triggered.connect(slot)
     return twin

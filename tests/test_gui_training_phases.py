@@ -94,6 +94,9 @@ def test_a_toy_set_run_with_misclassified_points_shows_its_results(qtbot, studio
     assert results.gallery.count == 0
     assert f"Misclassified test samples</b>: {wrong} (points" in results.gallery_title.text()
     assert f"{result['test_accuracy']:.2%}" in results.summary.text()
+    # the epochs' rows came together, yet each loss marker sits at its own epoch's end
+    per_epoch = panel._started_info["iterations_per_epoch"]
+    assert list(panel.views.curves.ep_it.data) == [per_epoch * 1.0, per_epoch * 2.0]
 
 
 def test_curves_are_sized_at_start_as_the_trainer_counts(qtbot, studio):  # noqa: F811
@@ -113,3 +116,116 @@ def test_curves_are_sized_at_start_as_the_trainer_counts(qtbot, studio):  # noqa
     assert wait_ended(qtbot, panel) == "done"
     assert sized == [(3 * 8, 3)], "the trainer counted otherwise: the curves were sized again"
     assert panel._started_info["total_iterations"] == 24
+
+
+def test_start_paints_first_and_a_second_start_meanwhile_is_refused(qtbot, studio):  # noqa: F811
+    """start() lets the window paint before the thread starts; a timer that fires then
+    and asks for another run (or reads the buttons) sees the run already going."""
+    from app import gc_guard  # noqa: PLC0415
+
+    window, panel = studio
+    window.open_template("toy_mlp", ask=False)
+    assert panel.settings.load("spiral")
+    panel.settings.epochs.setValue(2)
+    seen = []
+    QtCore.QTimer.singleShot(0, lambda: seen.append((panel.start(), panel.running,
+                                                     panel.dock.start_button.isEnabled(),
+                                                     panel.dock.stop_button.isEnabled())))
+    assert panel.start(fresh=True, compare_float16=False)
+    assert seen == [(False, True, False, True)]
+    assert gc_guard.workers_running() == 1
+    assert wait_ended(qtbot, panel) == "done"
+    qtbot.waitUntil(lambda: gc_guard.workers_running() == 0)
+
+
+def test_a_bad_override_is_refused_before_anything_locks(qtbot, studio):  # noqa: F811
+    window, panel = studio
+    assert not panel.start(fresh=True, batch_size=0)
+    assert not panel.running and not panel.dock.banner.isVisible()
+    assert "batch size" in panel.dock.status.text()
+    assert window.action_set["undo"].isEnabled() or window.document.undo_stack.count() == 0
+
+
+def test_the_toolbar_undo_follows_the_edit_lock(qtbot, studio):  # noqa: F811
+    """The toolbar's Undo is a twin of Edit > Undo; the lock disabled only the menu's, and
+    the toolbar's undid the last step mid-run."""
+    window, panel = studio
+    doc = window.document
+    doc.undo_stack.clear()
+    window.scene.select_nodes(["conv1"])
+    window.action_set["delete"].trigger()
+    assert doc.undo_stack.canUndo()
+    twins = [a for a in window.main_toolbar.actions() if a.text() in ("Undo", "Redo")]
+    undo = twins[0]
+    assert len(twins) == 2 and undo.isEnabled()
+    panel.set_locked(True)
+    assert not undo.isEnabled()
+    undo.trigger()
+    assert doc.undo_stack.canUndo() and doc.undo_stack.index() == 1, "the locked toolbar Undo undid a step"
+    panel.set_locked(False)
+    assert undo.isEnabled()
+
+
+def test_results_say_the_best_epoch_was_restored_and_forget_the_last_caption(qtbot):
+    import numpy as np  # noqa: PLC0415
+
+    from app.training.results import ResultsView  # noqa: PLC0415
+    from graph.cli.train import _restored  # noqa: PLC0415
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    result = {"test_accuracy": 0.5, "epochs": 60, "iterations": 240, "best_epoch": 4, "restored_best": True,
+              "confusion_matrix": np.array([[10, 15], [10, 15]])}
+    view.show_result(result)
+    assert "weights of the best epoch (4), restored" in view.summary.text()
+    assert "right" in view.confusion.plot.titleLabel.text
+    view.clear("This run's results appear here when it finishes or is stopped.")
+    assert "right" not in view.confusion.plot.titleLabel.text   # not the last run's accuracy
+    assert "restored" in _restored(result) and _restored({**result, "best_epoch": 60}) == ""
+    view.show_result({**result, "best_epoch": 60})
+    assert "restored" not in view.summary.text()
+
+
+def test_the_wheel_guard_goes_per_field_while_training_is_locked(qtbot, studio):  # noqa: F811
+    """While the edit lock holds, no Python filter sits on the application (each GUI event
+    would take the GIL from the trainer); fields in scroll areas stay guarded one by one,
+    and the application-wide guard is back once the lock goes."""
+    from PySide6 import QtWidgets  # noqa: PLC0415
+    from PySide6.QtCore import QPoint, QPointF  # noqa: PLC0415
+    from PySide6.QtGui import QWheelEvent  # noqa: PLC0415
+
+    window, panel = studio
+    guard = QtWidgets.QApplication.instance()._wheel_guard
+    area = QtWidgets.QScrollArea(window)
+    body = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(body)
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(1, 1000)
+    spin.setValue(20)
+    lay.addWidget(spin)
+    for _ in range(40):
+        lay.addWidget(QtWidgets.QLabel("row"))
+    area.setWidget(body)
+    area.resize(300, 200)
+    area.show()
+    QtWidgets.QApplication.processEvents()
+    bar = area.verticalScrollBar()
+
+    def wheel():
+        ev = QWheelEvent(QPointF(5, 5), QPointF(spin.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+                         QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                         QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+        QtWidgets.QApplication.sendEvent(spin, ev)
+
+    panel.set_locked(True)
+    try:
+        assert guard.suspended and spin in guard.per_field
+        spin.clearFocus()
+        wheel()            # guarded per field: the form scrolls, the value stays
+        assert spin.value() == 20 and bar.value() > 0
+    finally:
+        panel.set_locked(False)
+    assert not guard.suspended and guard.per_field == []
+    bar.setValue(0)
+    wheel()                # the application-wide guard again
+    assert spin.value() == 20 and bar.value() > 0

@@ -168,3 +168,22 @@ def test_views_are_paced_by_time_but_the_last_epoch_always_shows(spiral):
     TrainingSession(rec, SessionOptions(views_interval=0.0)).run(
         Trainer(mlp(), spiral, epochs=6, batch_size=20, compare_float16=False))
     assert len(rec.named("histograms")) == 6 and len(rec.named("weights")) == 6
+
+
+def test_rows_held_back_still_arrive_when_the_run_fails(spiral):
+    """Coalescing holds epoch rows back; a failure in the run must not lose them."""
+    t = Trainer(mlp(), spiral, epochs=3, batch_size=20, compare_float16=False)
+    original = t._end_epoch
+
+    def end_epoch(*args):
+        result = yield from original(*args)
+        if t.epoch == 2:
+            raise MemoryError("no room for epoch 3")
+        return result
+
+    t._end_epoch = end_epoch
+    rec = Recorder()
+    with pytest.raises(MemoryError):
+        TrainingSession(rec, SessionOptions(progress_interval=10.0)).run(t)
+    rows = [row["epoch"] for args in rec.named("epochs") for row in args[0]]
+    assert rows == [1, 2]

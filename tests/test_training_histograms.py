@@ -32,3 +32,17 @@ def test_small_tensors_are_counted_whole_and_non_finite_entries_left_out():
     assert counts.sum() == 0 and len(edges) == HIST_BINS + 1
     counts, edges = histogram(np.full(4, 2.5))     # one value: a unit-wide range around it
     assert counts.sum() == 4 and edges[0] == 2.0 and edges[-1] == 3.0
+
+
+def test_a_range_of_a_few_float32_steps_and_a_layout_do_not_fool_it():
+    # float32 edges over {1.0, 1.0000001} raised "Too many bins for data range"
+    counts, _ = histogram(np.array([1.0, 1.0000001] * 10, np.float32))
+    assert counts.sum() == 20
+    counts, _ = histogram(np.array([0.99999994, 1.0], np.float32))
+    assert counts.sum() == 2
+    # a weight whose even class columns are 0 and odd ones 1: a strided sample would see
+    # only one of them
+    w = np.tile(np.array([0.0, 1.0], np.float32), (HIST_SAMPLE, 1))
+    counts, _ = histogram(w)
+    share = counts[-1] / counts.sum()
+    assert 0.45 < share < 0.55

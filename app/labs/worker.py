@@ -13,7 +13,7 @@ from PySide6 import QtCore
 
 from graph.training.labs import LabDone, LabProgress
 
-from .. import worker_guard
+from .. import gc_guard
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,13 @@ class LabRun(QtCore.QObject):
         self.worker.failed.connect(self.failed)
         self.worker.finished.connect(self.thread.quit)
         self.worker.failed.connect(self.thread.quit)
-        self.thread.finished.connect(worker_guard.worker_ended)
+        self.thread.finished.connect(gc_guard.worker_ended)
         self.thread.finished.connect(self.ended)
 
     def start(self) -> None:
         # normal priority, like the training worker: a descheduled low-priority thread
         # only holds the GIL longer on a busy machine
-        worker_guard.worker_started()
+        gc_guard.worker_started()
         self.thread.start()
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .. import wheel_guard
 from ..editor_parts import EditorParts
 from .dock import DEFAULT_DATASET, TrainingDock, TrainingPanel
 from .views_dock import TrainingViewsDock
@@ -39,8 +40,8 @@ class EditLock:
 
     It filters the canvas's input (looking stays possible, editing does not), disables the
     palette, the inspector and the edit/file actions (undo, redo, cut, paste, duplicate,
-    delete, auto layout, new, open, examples, recent files), and shows a banner over the
-    canvas and in the status bar.
+    delete, auto layout, new, open, examples, recent files), shows a banner over the
+    canvas and in the status bar, and has the wheel guard watch fields one by one.
     """
 
     ACTION_NAMES = ("undo", "redo", "cut", "paste", "duplicate", "delete", "auto_layout", "new", "open")
@@ -81,6 +82,7 @@ class EditLock:
         view, stack, action_set = self.parts.view, self.parts.document.undo_stack, self.parts.action_set
         acts, widgets = self._targets()
         if locked:
+            wheel_guard.suspend()   # per field while training runs (see app.wheel_guard)
             view.installEventFilter(self._guard)
             view.viewport().installEventFilter(self._guard)
             self._disabled = [a for a in acts if a.isEnabled()] + widgets
@@ -89,6 +91,7 @@ class EditLock:
             # the stack re-enables its own undo/redo actions whenever its state changes
             stack.indexChanged.connect(self._redisable)
         else:
+            wheel_guard.restore()
             view.removeEventFilter(self._guard)
             view.viewport().removeEventFilter(self._guard)
             stack.indexChanged.disconnect(self._redisable)

@@ -213,9 +213,13 @@ class TrainingCurves(QtWidgets.QWidget):
             self.lr.append(float(lr) if lr is not None else float("nan"))
         self._dirty = True
 
-    def add_epoch(self, epoch: int, train_loss, train_acc, val_loss, val_acc) -> None:
+    def add_epoch(self, epoch: int, train_loss, train_acc, val_loss, val_acc, iteration: int | None = None) -> None:
+        """One epoch's row; its loss markers go at ``iteration`` (the run's iteration count
+        at the epoch's end; default: the latest iteration point, right only while rows
+        come one at a time)."""
         self.ep.append(float(epoch) + self._epoch_offset)
-        self.ep_it.append(self.it.data[-1] if len(self.it) else 0.0)
+        self.ep_it.append(float(iteration) + self._iter_offset if iteration is not None
+                          else self.it.data[-1] if len(self.it) else 0.0)
         for series, v in ((self.ep_train_loss, train_loss), (self.ep_train_acc, train_acc),
                           (self.ep_val_loss, val_loss), (self.ep_val_acc, val_acc)):
             series.append(float("nan") if v is None else float(v))

@@ -19,15 +19,12 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from graph import Engine, Graph
-from graph.model.errors import GraphError
+from graph import Graph
 from graph.run import memory
-from graph.training.events import fmt_duration
-from layers import ShapeError
+from graph.training.events import TrainConfig, TrainError, fmt_duration
 
 from ..document import GraphDocument
 from ..message_log import MessageLog
-from .filters import conv_weights
 from .outcome import divergence, has_weights, input_image_shape, weights_fingerprint
 from .persist import SettingsKeeper, forget_run
 from .results import float16_text
@@ -120,6 +117,7 @@ class TrainingPanel(QtCore.QObject):
         self.outcome = ""
         self._started_info: dict = {}
         self._extent = (0, 0)              # (iterations, epochs) the curves were sized for
+        self._starting = False             # start() is painting the locked window
         self._stopping = False
         self._weights_applied = False
         self._bar_shown = 0.0
@@ -154,7 +152,7 @@ class TrainingPanel(QtCore.QObject):
 
     @property
     def running(self) -> bool:
-        return self.run is not None and self.run.running
+        return self._starting or (self.run is not None and self.run.running)
 
     def _log(self, text: str, level: str = "info") -> None:
         self.log.message(text, level)
@@ -193,23 +191,9 @@ class TrainingPanel(QtCore.QObject):
             self.show_graph_weights()
 
     def show_graph_weights(self, fresh: bool = False) -> None:
-        """Filters and activations of the document's current weights (or, for a graph
-        that has none yet or with ``fresh``, the seeded initial weights a fresh run starts from)."""
-        preview = self.graph.copy()
-        if fresh:
-            for nid in preview.nodes():
-                preview.node(nid).weights.clear()
-        try:
-            if not has_weights(preview):
-                Engine(preview, backend="numpy", dtype="float64", seed=self.settings.seed.value())
-        except (GraphError, ValueError, ShapeError):
-            # an unfinished graph has no weights to show yet; the canvas shows why
-            self.views.filters.set_layers(conv_weights(preview))
-            return
-        self.views.filters.set_layers(conv_weights(preview))
-        self.views.activations.set_graph(preview)
-        if self.settings.splits is not None and self.views.activations.splits is not self.settings.splits:
-            self.views.activations.set_data(self.settings.splits)
+        """Filters and activations of the document's current weights (see
+        :meth:`TrainingViewsDock.show_weights`)."""
+        self.views.show_weights(self.graph, self.settings.seed.value(), self.settings.splits, fresh)
 
     def _dataset_changed(self, splits) -> None:
         if self.views.built:
@@ -229,10 +213,11 @@ class TrainingPanel(QtCore.QObject):
             fresh = True
         run = RunConfig.from_form(self.settings.values(), fresh, max_iterations, overrides)
         train = run.train
-        est = memory.estimate(g, train["batch_size"], train["dtype"], train=True)
-        try:
+        try:  # before anything locks: the worker would say so only once it runs
+            TrainConfig.from_dict(train).validate()
+            est = memory.estimate(g, train["batch_size"], train["dtype"], train=True)
             memory.check_fits(est)
-        except memory.MemoryCheckError as exc:
+        except (TrainError, TypeError, memory.MemoryCheckError) as exc:
             self._status(f"Not started: {exc}")
             self._log(f"training not started: {exc}", "error")
             return False
@@ -270,6 +255,7 @@ class TrainingPanel(QtCore.QObject):
         # (the worker sends the initial ones right after it starts).
         self.show_graph_weights(fresh=fresh)
         self._views_stale = False
+        self._starting = True   # `running` from here: Stop, Pause and a second Start see the run
         self.set_locked(True)
         self._extent = run.extent(len(self.settings.splits.y_train))
         self.views.curves.set_extent(*self._extent)
@@ -278,6 +264,7 @@ class TrainingPanel(QtCore.QObject):
         self._status(f"Preparing {'a fresh run' if fresh else 'to continue training'} on "
                      f"{self.settings.splits.name}…")
         self._redraw.start()
+        self._update_buttons()
         self.run_started.emit()
         self._log(f"memory: {est.summary()}")
         self._log(f"training started ({'fresh weights' if fresh else 'continuing'}; "
@@ -286,10 +273,12 @@ class TrainingPanel(QtCore.QObject):
         # The locked window is painted now and the thread starts last: painting it while
         # the first epochs run took the GIL from them (a toy net's first five epochs
         # took twice as long in the GUI as in the CLI).
-        for _ in range(2):   # the scenes' queued changes, then the paints they ask for
-            QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        try:
+            for _ in range(2):   # the scenes' queued changes, then the paints they ask for
+                QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        finally:
+            self._starting = False
         self.run.start()
-        self._update_buttons()
         return True
 
     def pause(self) -> None:
@@ -374,7 +363,8 @@ class TrainingPanel(QtCore.QObject):
         for e in rows:
             self._epochs.append(e)
             # drawn by the redraw timer: a toy set's epochs come many times a second
-            self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"])
+            self.views.curves.add_epoch(e["epoch"], e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"],
+                                        e.get("iteration"))
             self.epoch_finished.emit(e)
             val = "" if e["val_acc"] is None else f", val acc {e['val_acc']:.2%}"
             lines.append(f"epoch {e['epoch']}: train loss {e['train_loss']:.4f}, train acc {e['train_acc']:.2%}{val} "

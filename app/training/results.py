@@ -128,6 +128,8 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.matrix = None
         self.image.clear()
         self.counts.set_labels([])
+        self.plot.setTitle("Confusion matrix (test set)", size="9pt")   # not the last run's "… right"
+        self.setToolTip("")
 
     def set_matrix(self, cm, class_names=None) -> None:
         """Show ``cm`` (K, K) integer counts; diagonal cells are the correct predictions."""
@@ -451,4 +453,8 @@ class ResultsView(QtWidgets.QWidget):
                          f"{result.get('iterations', '?')} iterations")
         if result.get("seconds") is not None:
             parts.append(f"{float(result['seconds']):.1f} s")
+        best = result.get("best_epoch")
+        if result.get("restored_best") and best is not None and best != result.get("epochs"):
+            # else the accuracies above contradict the last epoch's line in the log
+            parts.append(f"weights of the best epoch ({best}), restored")
         self.summary.setText(", ".join(parts) or "Run finished.")

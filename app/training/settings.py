@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from graph.run.backend import cupy_status
 from graph.training.datasets import TOY_NAMES, DatasetError, load_dataset

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from graph import Engine
+from graph.model.errors import GraphError
+from layers import ShapeError
+
 from .activations import ActivationViewer
 from .curves import TrainingCurves
-from .filters import FilterViewer
+from .filters import FilterViewer, conv_weights
+from .outcome import has_weights
 from .results import ResultsView
 
 
@@ -75,3 +80,22 @@ class TrainingViewsDock(QtWidgets.QDockWidget):
     filters = property(lambda self: self._tab("_filters"), doc="The Filters tab (FilterViewer).")
     activations = property(lambda self: self._tab("_activations"), doc="The Activations tab (ActivationViewer).")
     results = property(lambda self: self._tab("_results"), doc="The Results tab (ResultsView).")
+
+    def show_weights(self, graph, seed: int, splits=None, fresh: bool = False) -> None:
+        """Filters and activations of ``graph``'s current weights (or, for a graph that has
+        none yet or with ``fresh``, the weights a fresh run with ``seed`` starts from)."""
+        preview = graph.copy()
+        if fresh:
+            for nid in preview.nodes():
+                preview.node(nid).weights.clear()
+        try:
+            if not has_weights(preview):
+                Engine(preview, backend="numpy", dtype="float64", seed=seed)
+        except (GraphError, ValueError, ShapeError):
+            # an unfinished graph has no weights to show yet; the canvas shows why
+            self.filters.set_layers(conv_weights(preview))
+            return
+        self.filters.set_layers(conv_weights(preview))
+        self.activations.set_graph(preview)
+        if splits is not None and self.activations.splits is not splits:
+            self.activations.set_data(splits)

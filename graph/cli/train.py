@@ -239,8 +239,18 @@ def run_train(args) -> int:
         bar.line(f"test accuracy {_fmt_acc(result['test_accuracy'])}"
                  + ("" if half is None else f" (float16-rounded weights: {half:.4f}{overflow})")
                  + f"; train {_fmt_acc(result['train_accuracy'])}, validation {_fmt_acc(result['val_accuracy'])}"
-                 + f"; {result['epochs']} epochs in {result['seconds']:.1f} s; run folder {trainer.run_dir}")
+                 + f"; {result['epochs']} epochs in {result['seconds']:.1f} s{_restored(result)}; "
+                 f"run folder {trainer.run_dir}")
     return 1 if result.get("stopped_kind") in ("nonfinite", "diverged") else 0
+
+
+def _restored(result: dict) -> str:
+    """Say when the figures are the best epoch's weights, not the last one's (the last
+    epoch's line above would otherwise contradict them)."""
+    best = result.get("best_epoch")
+    if result.get("restored_best") and best is not None and best != result.get("epochs"):
+        return f" (weights of the best epoch, {best}, restored)"
+    return ""
 
 
 def _finished_run(trainer: Trainer) -> dict | None:

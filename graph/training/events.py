@@ -58,6 +58,7 @@ class EpochEvent:
     seconds: float
     lr: float = 0.0
     improved: bool = False
+    iteration: int | None = None   # the run's iterations so far (where the epoch ends on a curve)
 
 
 @dataclass

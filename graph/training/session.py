@@ -30,6 +30,7 @@ come, ``on_stopped`` (if it stopped early), ``on_weights_final``, ``on_done``.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -155,8 +156,17 @@ class TrainingSession:
         self.trainer = trainer
         if self._stop:  # asked before the trainer existed
             trainer.request_stop()
+        try:
+            return self._consume(iter(trainer))
+        except BaseException:
+            # what was held back for coalescing still reaches the listener (the log and the
+            # curves show the epochs before the failure); never instead of the failure
+            with contextlib.suppress(Exception):
+                self._flush()
+            raise
+
+    def _consume(self, events) -> dict | None:
         result = None
-        events = iter(trainer)
         while True:
             self._hold_if_paused()
             ev = next(events, None)

@@ -369,7 +369,8 @@ class Trainer:
         self.history.append(row)
         self._write_epoch_files(improved)
         release_free_memory()
-        yield EpochEvent(epoch, train_loss, train_acc, val_loss, val_acc, seconds, self.optimizer.lr, improved)
+        yield EpochEvent(epoch, train_loss, train_acc, val_loss, val_acc, seconds, self.optimizer.lr, improved,
+                         self.iteration)
 
     def _nonfinite(self, epoch: int, what: str, loss: float) -> None:
         where = self.engine.first_nonfinite()
