@@ -56,3 +56,14 @@ def test_a_damaged_saved_layout_leaves_the_default(qtbot, studio_home, state):  
     s.setValue("window/state", QByteArray(state))
     s.sync()
     assert _layout(_window(qtbot, restore=True)) == default
+
+
+def test_the_training_form_fits_its_dock_at_its_narrowest(qtbot, studio_home):  # noqa: F811
+    """The form was 456 px wide in a 330 px dock (the scaling choices' longest text): its
+    right side was cut off and Tab scrolled it sideways, hiding every label."""
+    window = _window(qtbot, restore=False)
+    dock = window.training.dock
+    dock.show()
+    QApplication.processEvents()
+    form = window.training.settings
+    assert form.minimumSizeHint().width() <= dock.minimumWidth() - 20

@@ -41,9 +41,14 @@ class DataOptions(QtWidgets.QGroupBox):
         for key in SCALINGS:
             self.scaling.addItem(SCALING_TEXT[key], key)
         self.scaling.setToolTip("Feature scaling, fitted on the training split only (CLI: --scaling)")
-        self.shuffle = QtWidgets.QCheckBox("Shuffle the training set every epoch")
+        # the longest choice made the form wider than the dock, which then scrolled sideways
+        # to each focused field; the open list still shows every choice in full
+        self.scaling.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.scaling.setMinimumContentsLength(14)
+        self.shuffle = QtWidgets.QCheckBox("Shuffle every epoch")
         self.shuffle.setChecked(True)
-        self.shuffle.setToolTip("Off: every epoch sees the samples in the same order (CLI: --no-shuffle)")
+        self.shuffle.setToolTip("Shuffle the training set every epoch; off: every epoch sees the samples in the "
+                                "same order (CLI: --no-shuffle)")
         self.preview = pg.GraphicsLayoutWidget()
         self.preview.setBackground("w")
         self.preview.setFixedHeight(130)
