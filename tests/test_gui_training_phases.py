@@ -229,3 +229,23 @@ def test_the_wheel_guard_goes_per_field_while_training_is_locked(qtbot, studio):
     bar.setValue(0)
     wheel()                # the application-wide guard again
     assert spin.value() == 20 and bar.value() > 0
+
+
+def test_short_curves_stand_side_by_side(qtbot):
+    """In a 720p window's bottom dock the stacked accuracy and learning-rate plots were a
+    few pixels tall; a short widget puts the three plots in one row."""
+    from app.training.curves import TrainingCurves  # noqa: PLC0415
+
+    c = TrainingCurves()
+    qtbot.addWidget(c)
+    c.resize(700, 600)
+    c.show()
+    qtbot.waitUntil(lambda: c.height() == 600)
+    rows = lambda: {c.layout_widget.ci.items[p][0][0] for p in (c.loss_plot, c.acc_plot, c.lr_plot)}  # noqa: E731
+    assert rows() == {0, 1} and not c._in_row
+    c.resize(700, 240)
+    qtbot.waitUntil(lambda: c._in_row)
+    assert rows() == {0}
+    c.resize(700, 600)
+    qtbot.waitUntil(lambda: not c._in_row)
+    assert rows() == {0, 1}

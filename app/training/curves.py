@@ -103,8 +103,8 @@ class TrainingCurves(QtWidgets.QWidget):
         self.loss_plot = self.layout_widget.addPlot(row=0, col=0, rowspan=2, title="Loss")
         self.acc_plot = self.layout_widget.addPlot(row=0, col=1, title="Accuracy per epoch")
         self.lr_plot = self.layout_widget.addPlot(row=1, col=1, title="Learning rate")
-        self.layout_widget.ci.layout.setColumnStretchFactor(0, 3)
-        self.layout_widget.ci.layout.setColumnStretchFactor(1, 2)
+        self._in_row = False
+        self._arrange(in_row=False)
         for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
         for plot in (self.loss_plot, self.acc_plot):
@@ -275,6 +275,35 @@ class TrainingCurves(QtWidgets.QWidget):
         """Redraw when points arrived since the last redraw and the plots are on screen."""
         if self._dirty and self.isVisible():
             self.redraw()
+
+    # below this height the stacked accuracy and learning-rate plots were a few pixels
+    # tall (a 720p window's bottom dock): then the three plots stand side by side
+    ROW_BELOW_PX = 320
+
+    def _arrange(self, in_row: bool) -> None:
+        """Loss large on the left with accuracy over learning rate beside it, or, in a short
+        widget, all three in one row."""
+        lay = self.layout_widget.ci
+        if in_row == self._in_row and lay.layout.count():
+            return
+        self._in_row = in_row
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            if plot in lay.items:
+                lay.removeItem(plot)
+        if in_row:
+            places = ((self.loss_plot, 0, 0, 1), (self.acc_plot, 0, 1, 1), (self.lr_plot, 0, 2, 1))
+            stretch = (3, 2, 2)
+        else:
+            places = ((self.loss_plot, 0, 0, 2), (self.acc_plot, 0, 1, 1), (self.lr_plot, 1, 1, 1))
+            stretch = (3, 2, 0)
+        for plot, row, col, rowspan in places:
+            lay.addItem(plot, row=row, col=col, rowspan=rowspan)
+        for col, factor in enumerate(stretch):
+            lay.layout.setColumnStretchFactor(col, factor)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._arrange(in_row=event.size().height() < self.ROW_BELOW_PX)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
