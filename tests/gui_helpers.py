@@ -139,3 +139,33 @@ def drop_node(window, type_name: str, pos) -> str:
     assert drop_type(window.view, type_name, pos)
     (node_id,) = set(window.document.graph.nodes()) - before
     return node_id
+
+
+def form_with_spin_box(parent=None):
+    """A scroll area holding a spin box (value 20) over 40 rows, shown at 300 x 200:
+    ``(area, spin)`` for wheel-guard tests."""
+    from PySide6 import QtWidgets  # noqa: PLC0415
+
+    area = QtWidgets.QScrollArea(parent)
+    body = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(body)
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(1, 1000)
+    spin.setValue(20)
+    lay.addWidget(spin)
+    for _ in range(40):
+        lay.addWidget(QtWidgets.QLabel("row"))
+    area.setWidget(body)
+    area.resize(300, 200)
+    area.show()
+    QApplication.processEvents()
+    return area, spin
+
+
+def wheel_down(target) -> None:
+    """One notch of the mouse wheel (down) over ``target``, as an application-sent event."""
+    from PySide6.QtGui import QWheelEvent  # noqa: PLC0415
+
+    ev = QWheelEvent(QPointF(5, 5), QPointF(target.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+                     Qt.MouseButton.NoButton, NO_MOD, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(target, ev)

@@ -164,31 +164,12 @@ def test_dock_layout_usable_on_small_screens(studio, size):
 
 # -- item 13: the wheel scrolls the form unless a field has focus ------------------------------
 def test_wheel_scrolls_the_form_not_the_spin_box(studio, qtbot):
-    from PySide6.QtCore import QPoint, QPointF  # noqa: PLC0415
-    from PySide6.QtGui import QWheelEvent  # noqa: PLC0415
+    from gui_helpers import form_with_spin_box, wheel_down  # noqa: PLC0415
 
     window = studio("simple_convnet", size=(1280, 720))
-    area = QtWidgets.QScrollArea()
-    body = QtWidgets.QWidget()
-    lay = QtWidgets.QVBoxLayout(body)
-    spin = QtWidgets.QSpinBox()
-    spin.setRange(1, 1000)
-    spin.setValue(20)
-    lay.addWidget(spin)
-    for _ in range(40):
-        lay.addWidget(QtWidgets.QLabel("row"))
-    area.setWidget(body)
-    area.resize(300, 200)
+    area, spin = form_with_spin_box()
     qtbot.addWidget(area)
-    area.show()
-    QtWidgets.QApplication.processEvents()
-
-    def wheel(target):
-        ev = QWheelEvent(QPointF(5, 5), QPointF(target.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
-                         QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier,
-                         QtCore.Qt.ScrollPhase.NoScrollPhase, False)
-        QtWidgets.QApplication.sendEvent(target, ev)
-
+    wheel = wheel_down
     bar = area.verticalScrollBar()
     before = bar.value()
     spin.clearFocus()

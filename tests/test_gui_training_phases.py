@@ -191,31 +191,14 @@ def test_the_wheel_guard_goes_per_field_while_training_is_locked(qtbot, studio):
     would take the GIL from the trainer); fields in scroll areas stay guarded one by one,
     and the application-wide guard is back once the lock goes."""
     from PySide6 import QtWidgets  # noqa: PLC0415
-    from PySide6.QtCore import QPoint, QPointF  # noqa: PLC0415
-    from PySide6.QtGui import QWheelEvent  # noqa: PLC0415
+
+    from gui_helpers import form_with_spin_box, wheel_down  # noqa: PLC0415
 
     window, panel = studio
     guard = QtWidgets.QApplication.instance()._wheel_guard
-    area = QtWidgets.QScrollArea(window)
-    body = QtWidgets.QWidget()
-    lay = QtWidgets.QVBoxLayout(body)
-    spin = QtWidgets.QSpinBox()
-    spin.setRange(1, 1000)
-    spin.setValue(20)
-    lay.addWidget(spin)
-    for _ in range(40):
-        lay.addWidget(QtWidgets.QLabel("row"))
-    area.setWidget(body)
-    area.resize(300, 200)
-    area.show()
-    QtWidgets.QApplication.processEvents()
+    area, spin = form_with_spin_box(window)
     bar = area.verticalScrollBar()
-
-    def wheel():
-        ev = QWheelEvent(QPointF(5, 5), QPointF(spin.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
-                         QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier,
-                         QtCore.Qt.ScrollPhase.NoScrollPhase, False)
-        QtWidgets.QApplication.sendEvent(spin, ev)
+    wheel = lambda: wheel_down(spin)  # noqa: E731
 
     panel.set_locked(True)
     try:
