@@ -9,6 +9,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore  # noqa: E402
 
+from gui_helpers import studio_home  # noqa: E402,F401 - a fixture
 from tests.test_gui_training import studio, wait_ended  # noqa: E402,F401 - the fixture
 
 
@@ -232,3 +233,29 @@ def test_short_curves_stand_side_by_side(qtbot):
     c.resize(700, 600)
     qtbot.waitUntil(lambda: not c._in_row)
     assert rows() == {0, 1}
+
+
+def test_opening_a_graph_picks_a_dataset_it_can_take(qtbot, studio):  # noqa: F811
+    """toy_mlp (two features) opened after simple_convnet kept mnist-10k, which it cannot
+    train on; a dataset that fits stays."""
+    window, panel = studio
+    assert panel.settings.splits.name == "mnist-10k"
+    window.open_template("toy_mlp", ask=False)
+    assert panel.settings.splits.name == "spiral"
+    assert panel.settings.load("moons")
+    window.open_template("toy_mlp", ask=False)
+    assert panel.settings.splits.name == "moons"      # two features: it fits, it stays
+    window.open_template("simple_convnet", ask=False)
+    assert panel.settings.splits.name == "mnist-10k"
+
+
+def test_the_training_dock_first_shown_for_toy_mlp_loads_a_toy_set(qtbot, studio_home):  # noqa: F811
+    from gui_helpers import make_window  # noqa: PLC0415
+
+    window = make_window(qtbot)
+    window.open_template("toy_mlp", ask=False)
+    panel = window.training
+    panel.dock.show()
+    panel.dock.raise_()
+    qtbot.waitUntil(lambda: panel.settings.splits is not None)
+    assert panel.settings.splits.name == "spiral"

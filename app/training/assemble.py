@@ -7,7 +7,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import wheel_guard
 from ..editor_parts import EditorParts
-from .dock import DEFAULT_DATASET, TrainingDock, TrainingPanel
+from .dock import TrainingDock, TrainingPanel
+from .outcome import default_dataset
 from .views_dock import TrainingViewsDock
 
 
@@ -190,7 +191,7 @@ def build_training(parts: EditorParts) -> TrainingPanel:
         # the dataset (a quarter of a second to decode) and the views' plots are made when
         # the dock is first shown, not with every window
         if visible and panel.settings.splits is None:
-            panel.settings.load(DEFAULT_DATASET)
+            panel.settings.load(default_dataset(panel.graph))
             views.ensure_built()
 
     dock.visibilityChanged.connect(first_show)

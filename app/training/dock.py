@@ -13,6 +13,7 @@ a second), never per progress signal.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -25,7 +26,7 @@ from graph.training.events import TrainConfig, TrainError, fmt_duration
 
 from ..document import GraphDocument
 from ..message_log import MessageLog
-from .outcome import divergence, has_weights, input_image_shape, weights_fingerprint
+from .outcome import default_dataset, divergence, has_weights, input_image_shape, weights_fingerprint
 from .persist import SettingsKeeper, forget_run
 from .results import float16_text
 from .settings import OPEN_CUSTOM, TrainingSettings
@@ -33,7 +34,6 @@ from .views_dock import TrainingViewsDock
 from .worker import RunConfig, TrainingRun
 
 LOCK_REASON = "Editing is locked while training runs — Stop to edit"
-DEFAULT_DATASET = "mnist-10k"
 NO_RUN_STATUS = "Choose a dataset and press Start."
 STATUS_LINES = 4
 
@@ -165,7 +165,7 @@ class TrainingPanel(QtCore.QObject):
         if self.settings.splits is None:
             combo = self.settings.dataset
             spec = combo.currentData() or combo.currentText()
-            return self.settings.load(spec if spec and spec not in OPEN_CUSTOM else DEFAULT_DATASET)
+            return self.settings.load(spec if spec and spec not in OPEN_CUSTOM else default_dataset(self.graph))
         return True
 
     def graph_changed(self) -> None:
@@ -182,8 +182,17 @@ class TrainingPanel(QtCore.QObject):
             QtCore.QTimer.singleShot(0, self, self.refresh_views)
 
     def forget_run(self) -> None:
-        """Another graph was opened (see :func:`app.training.persist.forget_run`)."""
+        """Another graph was opened (see :func:`app.training.persist.forget_run`); a loaded
+        dataset whose samples it cannot take (MNIST for toy_mlp's two features, or the
+        other way round) gives way to the one that suits it."""
         forget_run(self, NO_RUN_STATUS)
+        splits, shape = self.settings.splits, input_image_shape(self.graph)
+        if splits is None or shape is None or self.running or any(d is None for d in shape[1:]):
+            return
+        if math.prod(shape[1:]) != math.prod(splits.sample_shape):
+            wanted = default_dataset(self.graph)
+            if wanted != splits.name:
+                self.settings.load(wanted)
 
     def refresh_views(self) -> None:
         """Rebuild the filter and activation views from the graph if it changed since."""

@@ -59,6 +59,14 @@ def input_image_shape(graph) -> tuple | None:
     return None
 
 
+def default_dataset(graph) -> str:
+    """The dataset a graph's Training dock starts with: a 2-D toy set (spiral) for a graph
+    whose data Input takes two features (toy_mlp opened with mnist-10k, which it cannot
+    train on), else mnist-10k."""
+    shape = input_image_shape(graph)
+    return "spiral" if shape is not None and tuple(shape[1:]) == (2,) else "mnist-10k"
+
+
 def weights_fingerprint(graph) -> str:
     """A digest of every learnable weight of ``graph`` ("" without weights): a graph
     opened again after saving a run's result has the same one."""
