@@ -393,11 +393,13 @@ class ResultsView(QtWidgets.QWidget):
         self.gallery_title = QtWidgets.QLabel("<b>Misclassified test samples</b> (true → predicted)")
         gl.addWidget(self.gallery_title)
         gl.addWidget(self.gallery, 1)
+        self.gallery_title.setWordWrap(True)
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         top.addWidget(self.confusion)
         top.addWidget(gallery_box)
         top.setStretchFactor(0, 2)
         top.setStretchFactor(1, 3)
+        self._top = top
         # the histograms get their own page: stacked under the matrix and the gallery they
         # left each about 60 px of height in the default window
         self.pages = QtWidgets.QTabWidget()
@@ -408,6 +410,15 @@ class ResultsView(QtWidgets.QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.summary)
         lay.addWidget(self.pages, 1)
+
+    def _give_matrix_room(self, points: bool) -> None:
+        """With no pictures to show (2-D points) the matrix takes most of the width; it was
+        50 px wide beside an empty gallery."""
+        if points == self.gallery.isHidden():
+            return
+        self.gallery.setVisible(not points)
+        width = max(self._top.width(), 5)
+        self._top.setSizes([width * 4 // 5, width // 5] if points else [width * 2 // 5, width * 3 // 5])
 
     def clear(self, headline: str = EMPTY_HEADLINE) -> None:
         """Forget the last run (another graph was opened, or a new run started)."""
@@ -431,9 +442,11 @@ class ResultsView(QtWidgets.QWidget):
             images = as_images(splits.x_test[pos], image_shape)
             if images is None:  # a toy set's 2-D points: nothing to show as pictures
                 self.gallery.set_samples(np.zeros((0, 1, 1)), [], [], names)
+                self._give_matrix_room(True)
                 self.gallery_title.setText(f"<b>Misclassified test samples</b>: {len(wrong)} (points, not "
                                            "images: Concepts ▸ 2-D playground draws the decision boundary)")
             else:
+                self._give_matrix_room(False)
                 self.gallery.set_samples(images, [w["true"] for w in shown], [w["predicted"] for w in shown], names)
                 self.gallery_title.setText(f"<b>Misclassified test samples</b> (true → predicted): "
                                            f"{len(shown)} of {len(wrong)} shown")
