@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QAbstractSlider, QAbstractSp
                                QComboBox, QGraphicsView, QScrollArea, QScrollBar, QWidget)
 
 GUARDED = (QAbstractSpinBox, QComboBox, QAbstractSlider, QGraphicsView)
+FIELDS = (QAbstractSpinBox, QComboBox, QAbstractSlider)   # fields a wheel would change
 
 
 def _guarded_field(obj: QObject) -> QWidget | None:
@@ -46,7 +47,15 @@ class WheelGuard(QObject):
         self.per_field: list[QWidget] = []
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.Wheel:
+        kind = event.type()
+        if kind == QEvent.Type.Polish:
+            # Qt gives a spin box or combo box focus from the wheel itself (WheelFocus),
+            # before any filter sees the event: then the field "has focus" and the first
+            # notch over it changed its value. Click and Tab still give focus.
+            if isinstance(obj, FIELDS) and obj.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                obj.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            return False
+        if kind != QEvent.Type.Wheel:
             return False
         field = _guarded_field(obj)
         if field is None or field.hasFocus() or (isinstance(field, QAbstractScrollArea) and field is obj):
@@ -109,10 +118,3 @@ def restore(app: QApplication | None = None) -> None:
     guard.per_field = []
     guard.suspended = False
     app.installEventFilter(guard)
-
-
-def give_fields_click_focus(root: QWidget) -> None:
-    """Fields under ``root`` take focus by click or Tab, not by the wheel passing over them."""
-    for w in root.findChildren(QWidget):
-        if isinstance(w, (QAbstractSpinBox, QComboBox, QAbstractSlider)):
-            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

@@ -259,3 +259,28 @@ def test_the_training_dock_first_shown_for_toy_mlp_loads_a_toy_set(qtbot, studio
     panel.dock.raise_()
     qtbot.waitUntil(lambda: panel.settings.splits is not None)
     assert panel.settings.splits.name == "spiral"
+
+
+def test_showing_the_dock_leaves_no_undo_step_and_a_step_pushed_mid_run_stays_locked(qtbot, studio_home):  # noqa: F811
+    """Loading the dataset refilled the form with the same values, and the settings keeper
+    saved them: an undo step and a modified file from only looking. And an Undo disabled
+    when the lock came (empty stack) was enabled by a step pushed during the run."""
+    from gui_helpers import make_window  # noqa: PLC0415
+
+    window = make_window(qtbot)
+    window.open_template("toy_mlp", ask=False)
+    panel, stack = window.training, window.document.undo_stack
+    panel.dock.show()
+    panel.dock.raise_()
+    qtbot.waitUntil(lambda: panel.settings.splits is not None)
+    qtbot.wait(600)                        # longer than the keeper's save delay
+    assert stack.count() == 0 and stack.isClean()
+    panel.set_locked(True)
+    try:
+        window.document.set_meta("note", {"any": 1})   # an undoable step while locked
+        assert stack.canUndo() and not window.action_set["undo"].isEnabled()
+        twins = [a for a in window.main_toolbar.actions() if a.text() == "Undo"]
+        assert twins and not twins[0].isEnabled()
+    finally:
+        panel.set_locked(False)
+    assert window.action_set["undo"].isEnabled()

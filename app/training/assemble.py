@@ -51,6 +51,7 @@ class EditLock:
         self.parts = parts
         self.locked = False
         self._disabled: list = []
+        self._was_enabled: dict = {}
         self._guard = _CanvasGuard()
         self.banner = QtWidgets.QLabel(parts.view)
         self.banner.setObjectName("canvasLockBanner")
@@ -86,19 +87,25 @@ class EditLock:
             wheel_guard.suspend()   # per field while training runs (see app.wheel_guard)
             view.installEventFilter(self._guard)
             view.viewport().installEventFilter(self._guard)
-            self._disabled = [a for a in acts if a.isEnabled()] + widgets
+            # every target, enabled or not: an action disabled now (Undo on an empty stack)
+            # is enabled by its stack when a step is pushed during the run
+            self._was_enabled = {x: x.isEnabled() for x in acts + widgets}
+            self._disabled = acts + widgets
             for x in self._disabled:
                 x.setEnabled(False)
             # the stack re-enables its own undo/redo actions whenever its state changes
-            stack.indexChanged.connect(self._redisable)
+            # (after the stack's own connections, which enable its actions on these signals)
+            for signal in (stack.indexChanged, stack.canUndoChanged, stack.canRedoChanged):
+                signal.connect(self._redisable)
         else:
             wheel_guard.restore()
             view.removeEventFilter(self._guard)
             view.viewport().removeEventFilter(self._guard)
-            stack.indexChanged.disconnect(self._redisable)
+            for signal in (stack.indexChanged, stack.canUndoChanged, stack.canRedoChanged):
+                signal.disconnect(self._redisable)
             for x in self._disabled:
-                x.setEnabled(True)
-            self._disabled = []
+                x.setEnabled(self._was_enabled.get(x, True))
+            self._disabled, self._was_enabled = [], {}
             # give undo/redo back the state the stack says they should have
             action_set["undo"].setEnabled(stack.canUndo())
             action_set["redo"].setEnabled(stack.canRedo())

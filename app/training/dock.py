@@ -266,6 +266,7 @@ class TrainingPanel(QtCore.QObject):
         self.show_graph_weights(fresh=fresh)
         self._views_stale = False
         self._starting = True   # `running` from here: Stop, Pause and a second Start see the run
+        self.keeper.save()      # a settings change still waiting to be saved: its undo step now, not mid-run
         self.set_locked(True)
         self._extent = run.extent(len(self.settings.splits.y_train))
         self.views.curves.set_extent(*self._extent)

@@ -90,6 +90,7 @@ class SettingsKeeper(QtCore.QObject):
         self._timer.timeout.connect(self.save)
         self._watched: set[int] = set()
         self._watch_fields()
+        self._shown = settings_state(settings)   # what the form showed when this graph came
         document.graph_reset.connect(self.restore)
 
     def _watch_fields(self) -> None:
@@ -114,21 +115,28 @@ class SettingsKeeper(QtCore.QObject):
             QtCore.QTimer.singleShot(0, self, self._watch_fields)
 
     def save(self) -> None:
-        """Write the form's state to the document now (an undoable step when it changed)."""
+        """Write the form's state to the document now: an undoable step, when it differs from
+        what the document holds (or, holding nothing, from what the form showed when the
+        graph came). Loading a dataset refills fields with the same values, and showing
+        the dock used to leave an undo step and a modified file behind."""
         self._timer.stop()
-        self.document.set_meta(META_KEY, settings_state(self.settings))
+        state = settings_state(self.settings)
+        stored = self.document.meta.get(META_KEY)
+        if state == (stored if isinstance(stored, dict) else self._shown):
+            return
+        self.document.set_meta(META_KEY, state)
 
     def restore(self) -> None:
         """Fill the form from the opened graph's saved settings (when it has some)."""
         self._timer.stop()
         state = self.document.meta.get(META_KEY)
-        if not isinstance(state, dict):
-            return
-        self._restoring = True
-        try:
-            restore_settings(self.settings, state)
-        finally:
-            self._restoring = False
+        if isinstance(state, dict):
+            self._restoring = True
+            try:
+                restore_settings(self.settings, state)
+            finally:
+                self._restoring = False
+        self._shown = settings_state(self.settings)
 
 
 def forget_run(panel, idle_status: str) -> None:
