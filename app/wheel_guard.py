@@ -76,6 +76,12 @@ def install_wheel_guard(app: QApplication | None = None) -> WheelGuard | None:
         return None
     guard = getattr(app, "_wheel_guard", None)
     if guard is None:
+        # fields polished before the guard existed (the docks are built first) miss its
+        # Polish hook: take Qt's wheel focus from them here
+        for top in app.topLevelWidgets():
+            for field in top.findChildren(QWidget):
+                if isinstance(field, FIELDS) and field.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                    field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         guard = WheelGuard(app)
         app.installEventFilter(guard)
         app._wheel_guard = guard

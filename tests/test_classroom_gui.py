@@ -170,8 +170,12 @@ def test_wheel_scrolls_the_form_not_the_spin_box(studio, qtbot):
     area, spin = form_with_spin_box()
     qtbot.addWidget(area)
     wheel = wheel_down
-    # Qt would give the field focus from a real wheel before any filter sees it
+    # Qt would give a field focus from a real wheel before any filter sees it: fields made
+    # after the guard (Polish) and before it (the docks') take focus by click and Tab only
     assert spin.focusPolicy() == QtCore.Qt.FocusPolicy.StrongFocus
+    settings = window.training.settings
+    assert {w.focusPolicy() for w in (settings.batch_size, settings.dataset, settings.optimizer)} == \
+        {QtCore.Qt.FocusPolicy.StrongFocus}
     bar = area.verticalScrollBar()
     before = bar.value()
     spin.clearFocus()
