@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from gui_helpers import studio_home  # noqa: E402,F401 - a fixture
 from tests.test_gui_training import studio, wait_ended  # noqa: E402,F401 - the fixture
@@ -284,3 +284,27 @@ def test_showing_the_dock_leaves_no_undo_step_and_a_step_pushed_mid_run_stays_lo
     finally:
         panel.set_locked(False)
     assert window.action_set["undo"].isEnabled()
+
+
+def test_a_graph_without_saved_settings_gets_the_defaults(qtbot, studio):  # noqa: F811
+    """simple_convnet opened after a 3000-epoch toy run kept the 3000 epochs."""
+    window, panel = studio
+    s = panel.settings
+    default_epochs = s.epochs.value()
+    s.epochs.setValue(3000)
+    window.open_template("toy_mlp", ask=False)
+    assert s.epochs.value() == default_epochs
+
+
+def test_tab_goes_from_the_learning_rate_through_the_optimizer_options(qtbot, studio):  # noqa: F811
+    """The options are rebuilt with each optimizer and came last in the Tab chain."""
+    _window, panel = studio
+    s = panel.settings
+    s.optimizer.setCurrentIndex(s.optimizer.findData("adam"))
+    chain, w = [], s.lr
+    for _ in range(4):
+        w = w.nextInFocusChain()
+        while not isinstance(w, QtWidgets.QAbstractSpinBox):
+            w = w.nextInFocusChain()
+        chain.append(w)
+    assert chain == [*s.hyper_fields.values(), s.weight_decay]

@@ -170,3 +170,19 @@ def _grid_index(v: float) -> int:
     while _grid_value(k) > v * (1 + 1e-9):
         k -= 1
     return k
+
+
+def spin_field(value, low, high, decimals=0, step=None):
+    """A checked spin box: whole numbers with ``decimals=0``, else a double spin box."""
+    if decimals == 0:
+        w = CheckedSpinBox()
+        w.setRange(int(low), int(high))
+        w.setValue(int(value))
+    else:
+        w = CheckedDoubleSpinBox()
+        w.setDecimals(decimals)
+        w.setRange(low, high)
+        w.setValue(value)
+        w.setSingleStep(step or 10 ** -min(decimals, 3))
+    w.setKeyboardTracking(False)
+    return w

@@ -91,6 +91,7 @@ class SettingsKeeper(QtCore.QObject):
         self._watched: set[int] = set()
         self._watch_fields()
         self._shown = settings_state(settings)   # what the form showed when this graph came
+        self._defaults = self._shown              # the form as built: a graph with no saved settings gets it
         document.graph_reset.connect(self.restore)
 
     def _watch_fields(self) -> None:
@@ -127,15 +128,15 @@ class SettingsKeeper(QtCore.QObject):
         self.document.set_meta(META_KEY, state)
 
     def restore(self) -> None:
-        """Fill the form from the opened graph's saved settings (when it has some)."""
+        """Fill the form from the opened graph's saved settings, or with the defaults for a
+        graph that has none (simple_convnet opened after a toy run kept its 3000 epochs)."""
         self._timer.stop()
         state = self.document.meta.get(META_KEY)
-        if isinstance(state, dict):
-            self._restoring = True
-            try:
-                restore_settings(self.settings, state)
-            finally:
-                self._restoring = False
+        self._restoring = True
+        try:
+            restore_settings(self.settings, state if isinstance(state, dict) else self._defaults)
+        finally:
+            self._restoring = False
         self._shown = settings_state(self.settings)
 
 

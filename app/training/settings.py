@@ -21,7 +21,7 @@ from graph.training.schedules import ScheduleError, make_schedule
 
 from .curves import cosmetic_pen
 from .data_options import DataOptions
-from .fields import LR_MAX, LR_MIN, CheckedDoubleSpinBox, CheckedSpinBox, LrSpinBox
+from .fields import LR_MAX, LR_MIN, CheckedDoubleSpinBox, CheckedSpinBox, LrSpinBox, spin_field
 from .filters import make_image_item
 
 OPEN_NPZ = "Open .npz…"
@@ -40,21 +40,6 @@ SCHEDULE_OPTIONS = {
     "onecycle": [("max_lr", "max lr", 0.01, LR_MIN, LR_MAX, 6)],
 }
 PREVIEW_COUNT = 40
-
-
-def _spin(value, low, high, decimals=0, step=None):
-    if decimals == 0:
-        w = CheckedSpinBox()
-        w.setRange(int(low), int(high))
-        w.setValue(int(value))
-    else:
-        w = CheckedDoubleSpinBox()
-        w.setDecimals(decimals)
-        w.setRange(low, high)
-        w.setValue(value)
-        w.setSingleStep(step or 10 ** -min(decimals, 3))
-    w.setKeyboardTracking(False)
-    return w
 
 
 def schedule_spec(name: str, options: dict, iterations_per_epoch: int) -> dict | None:
@@ -139,8 +124,8 @@ class TrainingSettings(QtWidgets.QWidget):
     def _optim_group(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Optimization")
         form = QtWidgets.QFormLayout(box)
-        self.batch_size = _spin(100, 1, 100000)
-        self.epochs = _spin(10, 1, 100000)
+        self.batch_size = spin_field(100, 1, 100000)
+        self.epochs = spin_field(10, 1, 100000)
         self.optimizer = QtWidgets.QComboBox()
         for key in OPTIMIZERS:
             self.optimizer.addItem(OPTIMIZER_LABELS.get(key, key), key)
@@ -160,7 +145,7 @@ class TrainingSettings(QtWidgets.QWidget):
         self.hyper_form = QtWidgets.QFormLayout(self.hyper_box)
         self.hyper_form.setContentsMargins(12, 0, 0, 0)
         self.hyper_fields: dict[str, QtWidgets.QDoubleSpinBox] = {}
-        self.weight_decay = _spin(0.0, 0.0, 10.0, 6, 1e-4)
+        self.weight_decay = spin_field(0.0, 0.0, 10.0, 6, 1e-4)
         self.weight_decay.setToolTip("L2 penalty λ: adds λ·W to the gradient of every weight W (not biases)")
         self.batch_size.valueChanged.connect(self._schedule_changed)
         self.epochs.valueChanged.connect(self._schedule_changed)
@@ -200,19 +185,19 @@ class TrainingSettings(QtWidgets.QWidget):
     def _regular_group(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Regularization")
         form = QtWidgets.QFormLayout(box)
-        self.dropout = _spin(0.0, 0.0, 0.95, 2, 0.05)
+        self.dropout = spin_field(0.0, 0.0, 0.95, 2, 0.05)
         self.dropout.setSpecialValueText("as in the graph")
         self.dropout.setToolTip("Override the ratio of every Dropout node for this run "
                                 "(0 keeps the graph's own ratios)")
-        self.aug_shift = _spin(0, 0, 10)
+        self.aug_shift = spin_field(0, 0, 10)
         self.aug_shift.setSuffix(" px")
-        self.aug_rotate = _spin(0.0, 0.0, 45.0, 1, 1.0)
+        self.aug_rotate = spin_field(0.0, 0.0, 45.0, 1, 1.0)
         self.aug_rotate.setSuffix("°")
-        self.aug_scale = _spin(0.0, 0.0, 0.5, 2, 0.05)
-        self.aug_flip = _spin(0.0, 0.0, 1.0, 2, 0.1)
+        self.aug_scale = spin_field(0.0, 0.0, 0.5, 2, 0.05)
+        self.aug_flip = spin_field(0.0, 0.0, 1.0, 2, 0.1)
         self.aug_flip.setToolTip("Probability of a horizontal flip (wrong for digits, right for most photos)")
         self.early = QtWidgets.QCheckBox("Early stopping")
-        self.patience = _spin(3, 1, 1000)
+        self.patience = spin_field(3, 1, 1000)
         self.patience.setSuffix(" epochs")
         self.patience.setEnabled(False)
         self.early.toggled.connect(self.patience.setEnabled)
@@ -228,12 +213,12 @@ class TrainingSettings(QtWidgets.QWidget):
         self.keep_final = QtWidgets.QCheckBox("Keep final weights")
         self.keep_final.setToolTip("Keep the weights of the last epoch instead of restoring the best epoch's "
                                    "(needed to see overfitting)")
-        self.train_size = _spin(0, 0, 10_000_000)
+        self.train_size = spin_field(0, 0, 10_000_000)
         self.train_size.setSpecialValueText("all")
         self.train_size.setToolTip("Train on the first N samples of the training split only (300 overfits)")
         form.addRow(self.keep_final)
         form.addRow("Training samples", self.train_size)
-        self.clip_norm = _spin(0.0, 0.0, 1000.0, 2, 0.5)
+        self.clip_norm = spin_field(0.0, 0.0, 1000.0, 2, 0.5)
         self.clip_norm.setSpecialValueText("off")
         self.clip_norm.setToolTip("Scale the gradients down when their global norm exceeds this (CLI: --clip-norm)")
         self.monitor = QtWidgets.QComboBox()
@@ -246,7 +231,7 @@ class TrainingSettings(QtWidgets.QWidget):
     def _run_group(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Run")
         form = QtWidgets.QFormLayout(box)
-        self.seed = _spin(0, 0, 2**31 - 1)
+        self.seed = spin_field(0, 0, 2**31 - 1)
         self.backend = QtWidgets.QComboBox()
         self.backend.addItem("NumPy (CPU)", "numpy")
         self.backend.addItem("CuPy (GPU)", "cupy")
@@ -279,13 +264,18 @@ class TrainingSettings(QtWidgets.QWidget):
             decimals = 10 if default < 1e-3 else 4
             low = 10.0 ** -decimals if name == "eps" else 0.0
             high = 1.0 - 10.0 ** -decimals if name in DECAY_HYPER else 1.0   # a decay of 1 never decays
-            field = _spin(float(default), low, high, decimals, 0.01)
+            field = spin_field(float(default), low, high, decimals, 0.01)
             if name == "eps":
                 field.setSingleStep(1e-8)
             self.hyper_form.addRow(name, field)
             self.hyper_fields[name] = field
             self._watch(field, name, " (must stay below 1)" if name in DECAY_HYPER else "")
         self.hyper_box.setVisible(bool(cls.defaults))
+        # fields made now come last in the Tab chain; put them after the learning rate
+        chain = [self.lr, *self.hyper_fields.values(), getattr(self, "weight_decay", None)]
+        for a, b in zip(chain, chain[1:]):
+            if b is not None:
+                QtWidgets.QWidget.setTabOrder(a, b)
         self.lr.blockSignals(True)
         changed = not math.isclose(self.lr.value(), cls.default_lr)
         self.lr.setValue(cls.default_lr)
@@ -341,7 +331,7 @@ class TrainingSettings(QtWidgets.QWidget):
                     field = LrSpinBox(default, what="max lr")
                     field.refused.connect(self._lr_refused)
                 else:
-                    field = _spin(default, low, high, dec)
+                    field = spin_field(default, low, high, dec)
                     self._watch(field, label)
                 field.valueChanged.connect(self._schedule_changed)
                 self.schedule_form.addRow(label, field)
