@@ -186,6 +186,9 @@ class InspectorWidget(QScrollArea):
             label.setObjectName("InspectorHint")
             layout.addWidget(label)
             self.info["summary"] = QLabel(graph_summary(g))
+            # wrapped: its long memory line made the page wider than the dock, which cut
+            # off the hint above on the right
+            self.info["summary"].setWordWrap(True)
             layout.addWidget(self.info["summary"])
         else:
             self._build_node_page(layout)

@@ -67,3 +67,14 @@ def test_the_training_form_fits_its_dock_at_its_narrowest(qtbot, studio_home):  
     QApplication.processEvents()
     form = window.training.settings
     assert form.minimumSizeHint().width() <= dock.minimumWidth() - 20
+
+
+def test_the_inspector_page_fits_its_dock(qtbot, studio_home):  # noqa: F811
+    """The graph summary's long memory line made the page 550 px wide in a 330 px dock:
+    a horizontal scroll bar, and the hint above cut off on the right."""
+    window = _window(qtbot, restore=False)
+    window.resize(1280, 720)
+    window.open_template("toy_mlp", ask=False)
+    QApplication.processEvents()
+    inspector = window.inspector_dock.widget()
+    assert inspector.horizontalScrollBar().maximum() == 0

@@ -308,3 +308,16 @@ def test_tab_goes_from_the_learning_rate_through_the_optimizer_options(qtbot, st
             w = w.nextInFocusChain()
         chain.append(w)
     assert chain == [*s.hyper_fields.values(), s.weight_decay]
+
+
+def test_an_empty_matrix_forgets_the_last_runs_class_labels(qtbot):
+    import numpy as np  # noqa: PLC0415
+
+    from app.training.results import ConfusionMatrixView  # noqa: PLC0415
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.set_matrix(np.array([[3, 1], [0, 4]]))
+    assert view.plot.getAxis("bottom")._tickLevels is not None
+    view.forget()
+    assert view.plot.getAxis("bottom")._tickLevels is None and view.plot.getAxis("left")._tickLevels is None

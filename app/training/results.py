@@ -130,6 +130,8 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.counts.set_labels([])
         self.plot.setTitle("Confusion matrix (test set)", size="9pt")   # not the last run's "… right"
         self.setToolTip("")
+        for side in ("bottom", "left"):   # nor its class labels (a 2x2 grid over a 10-class set)
+            self.plot.getAxis(side).setTicks(None)
 
     def set_matrix(self, cm, class_names=None) -> None:
         """Show ``cm`` (K, K) integer counts; diagonal cells are the correct predictions."""
