@@ -475,3 +475,14 @@ def test_crop_augmentation_pads_and_crops_back_at_whole_pixel_offsets():
     plain = Augment.parse("shift=2")
     np.testing.assert_array_equal(plain(x, np.random.default_rng(3)),
                                   Augment.parse("shift=2,crop=0")(x, np.random.default_rng(3)))
+
+
+def test_any_augmentation_field_makes_it_active():
+    """``active`` names the fields (asdict per batch was slow): each one must count."""
+    from dataclasses import fields  # noqa: PLC0415
+
+    from graph.training.datasets.transforms import Augment  # noqa: PLC0415
+
+    assert not Augment().active
+    for f in fields(Augment):
+        assert Augment(**{f.name: 1.0 if f.name in ("shift", "crop", "rotate") else 0.5}).active, f.name

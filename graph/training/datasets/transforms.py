@@ -137,7 +137,8 @@ class Augment:
 
     @property
     def active(self) -> bool:
-        return any(v > 0 for v in asdict(self).values())
+        # asked every batch: asdict's deep copy cost a toy net's step ~9 %
+        return self.shift > 0 or self.rotate > 0 or self.flip > 0 or self.scale > 0 or self.crop > 0
 
     @classmethod
     def parse(cls, spec) -> "Augment":
