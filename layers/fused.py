@@ -10,6 +10,10 @@ array: max(relu(x)) = relu(max(x)), and the gradient reaches the same entry, bec
 window whose maximum is positive has its first maximum at the same place either way and a
 window whose maximum is not positive passes no gradient through the ReLU either way.
 
+With Numba (``layers.kernels``) each group's pooling is one compiled pass over its K·K
+blocks, keeping the winner's place (0…K·K−1) and the pooled output, whose sign is the
+ReLU's mask; without it, NumPy's whole-block calls above do the same.
+
 The result is the unfused one: the same forward values bit for bit, and the same
 gradients up to the order in which the weight gradient's sum over output pixels is
 added (float rounding only). One exception, where nothing is meaningful anyway: a
@@ -22,21 +26,35 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
+from . import kernels
 from .base import array_module
 from .conv import ConvCache
-from .parallel import run_batch
 from .pooling import first_max, index_dtype, spread_to_winners
 
 
 class ConvPoolCache(NamedTuple):
-    """What :func:`conv_pool_forward` keeps for :func:`conv_pool_backward` (P = OH/K · OW/K)."""
+    """What :func:`conv_pool_forward` keeps for :func:`conv_pool_backward` (P = OH/K · OW/K).
+
+    The compiled path (``layers.kernels``) keeps ``win``; the NumPy path keeps
+    ``row_idx``, ``col_idx`` and ``mask``; the others are ``None``.
+    """
 
     conv: ConvCache     # the convolution's own cache, columns in K×K tile order
     k: int              # pooling window and stride K
+    relu: bool          # a ReLU sits between the convolution and the pooling
+    out: Any            # (N, FN, P) the pooled (and ReLU'd) output
+    win: Any            # (N, FN, P) uint8, which of the K·K entries (row-major) is the first maximum
     row_idx: Any        # (N, FN, P) which tile row holds each window's first maximum
     col_idx: Any        # (N, FN, K, P) per tile row, which column holds that row's first maximum
     mask: Any           # (N, FN, P) bool, pooled maximum > 0 (the ReLU's mask), or None without ReLU
     cols: Any           # (N, FN, OH·OW) the convolution's output columns, tiled (for conv_output)
+
+
+def _kernels_for(*arrays):
+    """The compiled kernels when they can take these arrays, else ``None`` (NumPy path)."""
+    return kernels.compiled() if kernels.usable(*arrays) else None
 
 
 def conv_pool_forward(conv, x, params, k: int, relu: bool):
@@ -50,6 +68,17 @@ def conv_pool_forward(conv, x, params, k: int, relu: bool):
     n, fn, oh, ow = conv.infer_shape(x.shape)
     tile_px = (oh // k) * (ow // k)
     out = xp.empty((n, fn, tile_px), dtype=x.dtype)
+    same_dtype = all(a.dtype == x.dtype for a in params.values())
+    kern = _kernels_for(out) if same_dtype and k * k <= 256 else None
+    if kern is not None:
+        win = np.empty((n, fn, tile_px), dtype=np.uint8)
+
+        def pool(cols, rows):
+            kern.pool_tiles(cols[rows].reshape(-1, fn, k * k, tile_px), out[rows], win[rows], relu)
+
+        cols, conv_cache = conv.forward_columns(x, params, tile=k, then=pool)
+        cache = ConvPoolCache(conv_cache, k, relu, out, win, None, None, None, cols)
+        return out.reshape(n, fn, oh // k, ow // k), cache
     row_idx = xp.empty((n, fn, tile_px), dtype=index_dtype(k, xp))
     col_idx = xp.empty((n, fn, k, tile_px), dtype=index_dtype(k, xp))
     mask = xp.empty((n, fn, tile_px), dtype=bool) if relu else None
@@ -67,7 +96,8 @@ def conv_pool_forward(conv, x, params, k: int, relu: bool):
             xp.maximum(o, zero, out=o)
 
     cols, conv_cache = conv.forward_columns(x, params, tile=k, then=pool)
-    return out.reshape(n, fn, oh // k, ow // k), ConvPoolCache(conv_cache, k, row_idx, col_idx, mask, cols)
+    cache = ConvPoolCache(conv_cache, k, relu, out, None, row_idx, col_idx, mask, cols)
+    return out.reshape(n, fn, oh // k, ow // k), cache
 
 
 def conv_pool_backward(conv, dout, cache, need_input: bool = True):
@@ -81,18 +111,32 @@ def conv_pool_backward(conv, dout, cache, need_input: bool = True):
     n, fn, ph, pw = dout.shape
     d = dout.reshape(n, fn, ph * pw)
     tiles = xp.empty((n, fn, k, k, d.shape[2]), dtype=dout.dtype)  # ∂L/∂(conv output), by tile place
-
-    def spread(rows):
-        """∂L/∂(conv output) of samples ``rows``, just before the convolution's backward reads it."""
-        dc = d[rows] if mask is None else d[rows] * mask[rows]
-        blk = tiles[rows]
-        # down the rows first: tile row di's share goes to its column 0 for now
-        spread_to_winners(dc, row_idx[rows], [blk[:, :, di, 0] for di in range(k)])
-        for di in range(k):
-            share = blk[:, :, di, 0]
-            if k > 2:  # the multi-way spread writes its outputs one by one: no aliasing
-                share = share.copy()
-            spread_to_winners(share, col_idx[rows][:, :, di], [blk[:, :, di, dj] for dj in range(k)])
+    kern = _kernels_for(d, cache.out) if cache.win is not None else None
+    if kern is not None:
+        def spread(rows):
+            """∂L/∂(conv output) of samples ``rows``, just before the convolution's backward reads it."""
+            kern.unpool_tiles(d[rows], cache.out[rows], cache.win[rows], cache.relu,
+                              tiles[rows].reshape(-1, fn, k * k, d.shape[2]))
+    elif cache.win is not None:
+        def spread(rows):
+            """The compiled path's cache, undone in NumPy (a gradient of another dtype)."""
+            o, w = cache.out[rows], cache.win[rows]
+            passes = (o > 0) if cache.relu else (o == o)
+            blk = tiles[rows].reshape(-1, fn, k * k, d.shape[2])
+            for j in range(k * k):
+                blk[:, :, j] = xp.where(passes & (w == j), d[rows], 0)
+    else:
+        def spread(rows):
+            """∂L/∂(conv output) of samples ``rows``, just before the convolution's backward reads it."""
+            dc = d[rows] if mask is None else d[rows] * mask[rows]
+            blk = tiles[rows]
+            # down the rows first: tile row di's share goes to its column 0 for now
+            spread_to_winners(dc, row_idx[rows], [blk[:, :, di, 0] for di in range(k)])
+            for di in range(k):
+                share = blk[:, :, di, 0]
+                if k > 2:  # the multi-way spread writes its outputs one by one: no aliasing
+                    share = share.copy()
+                spread_to_winners(share, col_idx[rows][:, :, di], [blk[:, :, di, dj] for dj in range(k)])
 
     dcols = tiles.reshape(n, fn, k * k * ph * pw)
     (dx,), grads = conv.backward_columns(dcols, cache.conv, need_input, fill=spread)

@@ -1,7 +1,8 @@
 """The engine's Conv2D → [ReLU] → MaxPool2D fusion gives the unfused results.
 
 Each test runs the same graph, weights and batch through two engines, one with
-``fuse = False``, and compares every value, gradient and parameter gradient.
+``fuse = False``, and compares every value, gradient and parameter gradient; each runs
+with the compiled kernels and without.
 """
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ import pytest
 
 from graph import Engine, Graph, GraphError, templates
 from graph.run.fusion import find_conv_pool_groups
-from layers import parallel
+from layers import kernels, parallel
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def kernel_path(request, monkeypatch):
+    """Every test runs on both fused paths: compiled kernels (for any size) and plain NumPy."""
+    if request.param == "compiled" and kernels.compiled() is None:
+        pytest.skip(f"no compiled kernels: {kernels.status()}")
+    monkeypatch.setattr(kernels, "MIN_ELEMENTS", 0)
+    old = kernels.set_enabled(request.param == "compiled")
+    yield request.param
+    kernels.set_enabled(old)
 
 
 def conv_pool_graph(conv: dict, pool: dict, relu: bool = True, hw=(12, 12), channels: int = 2) -> Graph:

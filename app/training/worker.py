@@ -202,7 +202,7 @@ class TrainingWorker(QtCore.QObject):
         self._w0 = {nid: eng.param(nid, "W") for nid in self.convs}
         self.started.emit({
             "iterations_per_epoch": trainer.steps_per_epoch, "epochs": cfg.epochs,
-            "total_iterations": cfg.epochs * trainer.steps_per_epoch, "backend_note": eng.backend_note,
+            "total_iterations": cfg.epochs * trainer.steps_per_epoch, "backend_note": trainer.backend_note,
             "before": {nid: filter_mosaic(w) for nid, w in self._w0.items()}, "train_samples": trainer.n_train,
             "conv_shapes": {nid: tuple(w.shape) for nid, w in self._w0.items()},
         })

@@ -203,7 +203,7 @@ def run_train(args) -> int:
     if finished is not None:
         return _report_finished(trainer, finished, args.json)
     bar = ProgressBar(sys.stderr, trainer.config.epochs, enabled=not args.quiet)
-    bar.line(f"{trainer.data.summary()}; {trainer.engine.backend_note}; {trainer.optimizer.describe()}, "
+    bar.line(f"{trainer.data.summary()}; {trainer.backend_note}; {trainer.optimizer.describe()}, "
              f"{trainer.schedule.describe()}; run folder {trainer.run_dir}")
     if getattr(args, "memory_note", None):
         bar.line(args.memory_note)

@@ -135,6 +135,11 @@ class Engine:
         self._built_version = g.version
         self.loss_id = self._find_loss()
 
+    def fused_groups(self) -> tuple:
+        """The Conv2D → [ReLU] → MaxPool2D chains a forward pass runs as one step (``graph.run.fusion``)."""
+        self._ensure_built()
+        return tuple(self._groups.values()) if self.fuse else ()
+
     def _find_loss(self) -> str | None:
         sinks = self.graph.sinks()
         losses = [s for s in sinks if self.graph.node(s).op.category == "losses"]

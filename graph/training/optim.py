@@ -35,6 +35,7 @@ import math
 
 import numpy as np
 
+from layers import kernels
 from layers.base import array_module, to_host
 
 DECAY_NAMES = ("W",)
@@ -334,6 +335,13 @@ class Adam(Optimizer):
     def _update(self, p, g, s):
         xp = array_module(p)
         m, v = s["m"], s["v"]
+        kern = kernels.compiled() if kernels.usable(p, g, m, v) else None
+        if kern is not None:  # one compiled pass over each tensor, the same arithmetic
+            f = p.dtype.type
+            kern.adam_update(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                             f(1 - self.hyper["beta1"]), f(1 - self.hyper["beta2"]),
+                             f(self.hyper["eps"]), f(self._lr_t))
+            return
         # reshape(-1) must give views, or the in-place updates would land in copies; a
         # gradient of another dtype keeps the whole-tensor path and its rounding
         if (xp is not np or p.size <= _CHUNK or g.dtype != p.dtype
@@ -353,8 +361,11 @@ class Adam(Optimizer):
 
     def _update_slice(self, p, g, m, v, tmp):
         xp = array_module(p)
-        # one scratch array instead of a temporary per operator
-        tmp = xp.subtract(g, m, out=tmp)
+        # one scratch array instead of a temporary per operator (an array even for a 0-d
+        # tensor, where NumPy would return a scalar that ``out=`` cannot take)
+        if tmp is None:
+            tmp = xp.empty(p.shape, dtype=xp.result_type(g, m))
+        xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.hyper["beta1"]
         m += tmp
         xp.multiply(g, g, out=tmp)

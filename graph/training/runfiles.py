@@ -46,7 +46,7 @@ def final_metrics(trainer):
                               and (stopped is None or stopped.kind == "early_stopping")),
         "stopped_reason": stopped.reason if stopped else None,
         "stopped_kind": stopped.kind if stopped else None,
-        "dataset": d.name, "backend": trainer.engine.backend, "backend_note": trainer.engine.backend_note,
+        "dataset": d.name, "backend": trainer.engine.backend, "backend_note": trainer.backend_note,
         "dtype": trainer.config.dtype, "optimizer": trainer.optimizer.describe(),
         "schedule": trainer.schedule.describe(), "class_names": list(d.class_names), "history": trainer.history,
     }

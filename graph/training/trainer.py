@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from layers import kernels
 from layers.base import to_host
 
 from graph.training.divergence import LossTrend
@@ -110,6 +111,7 @@ class Trainer:
                                             clip_norm=cfg.clip_norm, **cfg.optimizer_options)
         except ValueError as exc:
             raise TrainError(str(exc)) from None
+        self.backend_note = eng.backend_note + self._kernel_note()
         self.n_train = len(data.y_train)
         self.steps_per_epoch = math.ceil(self.n_train / cfg.batch_size)
         self.schedule = make_schedule(cfg.schedule, self.optimizer.lr, self.steps_per_epoch,
@@ -262,6 +264,15 @@ class Trainer:
         """Updates of the whole run: every epoch's batches, or ``max_iterations`` when fewer."""
         total = self.config.epochs * self.steps_per_epoch
         return min(total, self.config.max_iterations) if self.config.max_iterations else total
+
+    def _kernel_note(self) -> str:
+        """", Numba kernels" (or why NumPy does their work) when this run uses them; loads
+        them now, not in the first step."""
+        eng = self.engine
+        big = any(p.size >= kernels.MIN_ELEMENTS for p in eng.params_ref().values())
+        if eng.backend != "numpy" or not (eng.fused_groups() or (big and self.optimizer.name == "adam")):
+            return ""
+        return f", {kernels.status()}"
 
     def __iter__(self):
         cfg, eng, xp = self.config, self.engine, self.xp
