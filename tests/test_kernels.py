@@ -194,3 +194,25 @@ def test_a_run_that_uses_the_kernels_says_so_and_loads_them_before_its_first_ste
     finally:
         kernels.set_enabled(old)
     assert off.backend_note == "NumPy on the CPU, no compiled kernels (switched off)"
+
+
+def test_preload_loads_once_on_a_thread_and_compiled_waits_for_it(monkeypatch):
+    state = dict(kernels._state)
+    calls = []
+    try:
+        kernels._state.update(loaded=False, kernels=None, why="")
+        monkeypatch.setattr(kernels, "_load", lambda: (calls.append(1), (None, "Numba is not installed"))[1])
+        thread = kernels.preload()
+        assert thread is not None
+        thread.join(10)
+        assert kernels.preload() is None and kernels.compiled() is None and calls == [1]
+    finally:
+        kernels._state.clear()
+        kernels._state.update(state)
+
+
+def test_only_graphs_with_a_fused_chain_ask_for_the_kernels_early():
+    from graph.run.fusion import uses_kernels  # noqa: PLC0415
+
+    assert uses_kernels(templates.build("simple_convnet"))
+    assert not uses_kernels(templates.build("toy_mlp"))

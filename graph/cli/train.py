@@ -17,9 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from layers import kernels
+
 from graph.cli.common import check_memory, limit_args, load_source
 from graph.cli.progress import ProgressBar
 from graph.run.backend import BACKENDS
+from graph.run.fusion import uses_kernels
 from graph.training.datasets import BUILTIN, SCALINGS, download, load_dataset
 from graph.training.datasets.mnist import CHECKSUMS, MIRRORS, cache_dir
 from graph.training.metrics import jsonable
@@ -167,6 +170,8 @@ def _build_trainer(args) -> Trainer:
     graph = load_source(args.graph)
     args.memory_note = check_memory(graph, _opt(args, "batch_size"), _opt(args, "dtype"), True, args,
                                     eval_batch=TrainConfig().eval_batch_size)
+    if uses_kernels(graph):
+        kernels.preload()  # overlaps reading the dataset
     dataset = _opt(args, "dataset")
     data = load_dataset(dataset, data_dir=args.data_dir)
     run_dir = Path(args.out) if args.out else _default_out(args.graph, dataset)

@@ -55,3 +55,12 @@ def find_conv_pool_groups(graph: Graph, shapes: dict) -> dict[str, ConvPoolGroup
             continue
         groups[id] = ConvPoolGroup(src, relu, id, k)
     return groups
+
+
+def uses_kernels(graph: Graph) -> bool:
+    """Whether training ``graph`` runs a fused chain, whose pooling the compiled kernels
+    (``layers.kernels``) do; worth loading them early. Never raises."""
+    try:
+        return bool(find_conv_pool_groups(graph, graph.infer_shapes()[0]))
+    except Exception:  # noqa: BLE001 - a hint for start-up, never an error
+        return False
