@@ -2,7 +2,7 @@
 
 NumPy runs one operator over a whole array at a time. Max-pooling a K×K window that way
 takes a ``greater`` and a ``maximum`` per candidate (8 passes for 2×2, 7 back), and Adam
-is twelve passes over each weight tensor. Each kernel here does the same arithmetic in
+is twelve passes over each weight tensor (SGD two). Each kernel here does the same arithmetic in
 one pass, element by element, in the same order and the same dtype, so it gives the
 NumPy path's numbers (tests compare both bit for bit).
 
@@ -97,10 +97,16 @@ def adam_update(p, g, m, v, one_minus_b1, one_minus_b2, eps, lr_t):
         p[i] -= mi / (np.sqrt(vi) + eps) * lr_t
 
 
+def sgd_update(p, g, lr):
+    """SGD on flat same-dtype arrays, in place: p -= lr · g (``lr`` in the arrays' dtype)."""
+    for i in range(p.shape[0]):
+        p[i] -= lr * g[i]
+
+
 def _signatures(numba):
     """Explicit types, so everything compiles (or fails) once, at load, not mid-step."""
     t = numba.types
-    sigs = {"pool_tiles": [], "unpool_tiles": [], "adam_update": []}
+    sigs = {"pool_tiles": [], "unpool_tiles": [], "adam_update": [], "sgd_update": []}
     for f in (t.float32, t.float64):
         a3, a4 = t.Array(f, 3, "C"), t.Array(f, 4, "C")
         u3 = t.Array(t.uint8, 3, "C")
@@ -108,6 +114,7 @@ def _signatures(numba):
         sigs["pool_tiles"].append(t.void(a4, a3, u3, t.boolean))
         sigs["unpool_tiles"].append(t.void(a3, a3, u3, t.boolean, a4))
         sigs["adam_update"].append(t.void(a1, a1, a1, a1, f, f, f, f))
+        sigs["sgd_update"].append(t.void(a1, a1, f))
     return sigs
 
 
@@ -120,7 +127,7 @@ def _load():
         sigs = _signatures(numba)
         fns = {name: numba.njit(sigs[name], nogil=True, cache=True, error_model="numpy")(fn)
                for name, fn in (("pool_tiles", pool_tiles), ("unpool_tiles", unpool_tiles),
-                                ("adam_update", adam_update))}
+                                ("adam_update", adam_update), ("sgd_update", sgd_update))}
     except Exception as exc:  # noqa: BLE001 - any compiler failure means: use NumPy
         return None, f"compiling the kernels failed ({type(exc).__name__}: {exc})"
     return SimpleNamespace(**fns), ""

@@ -117,6 +117,24 @@ def test_adam_is_bit_identical_with_and_without_kernels(dtype):
 
 
 @needs_numba
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sgd_is_bit_identical_with_and_without_kernels(dtype):
+    from graph.training.optim import SGD  # noqa: PLC0415
+
+    def train():
+        rng = np.random.default_rng(4)
+        params = {"W": rng.standard_normal((300, 250)).astype(dtype), "b": rng.standard_normal(250).astype(dtype)}
+        opt = SGD(lr=0.037)
+        for _ in range(3):
+            opt.step(params, {k: rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()})
+        return params
+
+    compiled, plain = with_kernels(True, train), with_kernels(False, train)
+    for k in compiled:
+        np.testing.assert_array_equal(compiled[k], plain[k], err_msg=k)
+
+
+@needs_numba
 def test_a_float32_simple_convnet_step_is_the_same_with_and_without_kernels():
     rng = np.random.default_rng(2)
     feeds = {"x": rng.random((20, 1, 28, 28), dtype=np.float32), "t": rng.integers(0, 10, 20)}
