@@ -122,7 +122,9 @@ class TrainConfig:
     backend: str = "numpy"
     dtype: str = "float32"
     seed: int = 0
-    eval_batch_size: int = 1000
+    # 250: as fast per sample as 1000 once warm, and a quarter of the memory; the first
+    # 1000-sample pass touched ~130 MB of fresh pages (SimpleConvNet), 0.2 s on a VM
+    eval_batch_size: int = 250
     compare_float16: bool = True
     train_size: int | None = None
     max_iterations: int | None = None
