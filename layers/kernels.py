@@ -123,6 +123,8 @@ def _load():
         import numba  # noqa: PLC0415 - optional, and ~0.15 s to import: only when first needed
     except ImportError:
         return None, "Numba is not installed"
+    except Exception as exc:  # noqa: BLE001 - a broken install (llvmlite's library) must not stop training
+        return None, f"Numba failed to import ({type(exc).__name__}: {exc})"
     try:
         sigs = _signatures(numba)
         fns = {name: numba.njit(sigs[name], nogil=True, cache=True, error_model="numpy")(fn)

@@ -234,3 +234,19 @@ def test_only_graphs_with_a_fused_chain_ask_for_the_kernels_early():
 
     assert uses_kernels(templates.build("simple_convnet"))
     assert not uses_kernels(templates.build("toy_mlp"))
+
+
+def test_a_broken_numba_install_means_numpy_with_the_reason(monkeypatch):
+    import builtins  # noqa: PLC0415
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "numba":
+            raise OSError("libllvmlite.so: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    kern, why = kernels._load()
+    assert kern is None
+    assert why == "Numba failed to import (OSError: libllvmlite.so: cannot open shared object file)"
