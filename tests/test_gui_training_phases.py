@@ -226,13 +226,18 @@ def test_short_curves_stand_side_by_side(qtbot):
     c.show()
     qtbot.waitUntil(lambda: c.height() == 600)
     rows = lambda: {c.layout_widget.ci.items[p][0][0] for p in (c.loss_plot, c.acc_plot, c.lr_plot)}  # noqa: E731
+    legends = lambda: [p.legend.isVisible() for p in (c.loss_plot, c.acc_plot)]  # noqa: E731
     assert rows() == {0, 1} and not c._in_row
+    assert legends() == [True, True] and not c.key.isVisible()
     c.resize(700, 240)
     qtbot.waitUntil(lambda: c._in_row)
     assert rows() == {0}
+    # the legends covered the epoch markers there: one key line under the plots instead
+    assert legends() == [False, False] and c.key.isVisible()
+    assert "validation, epoch" in c.key.text() and "smoothed" in c.key.text()
     c.resize(700, 600)
     qtbot.waitUntil(lambda: not c._in_row)
-    assert rows() == {0, 1}
+    assert rows() == {0, 1} and legends() == [True, True] and not c.key.isVisible()
 
 
 def test_opening_a_graph_picks_a_dataset_it_can_take(qtbot, studio):  # noqa: F811

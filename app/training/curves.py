@@ -68,6 +68,18 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _swatch(rgb: tuple, glyph: str, text: str) -> str:
+    return f'<span style="color: rgb{rgb}">{glyph}</span>&nbsp;{text}'
+
+
+#: The legends as one line, for plots too short to hold them (colours as the curves').
+KEY_HTML = ("<small>Loss: " + " &nbsp; ".join((
+    _swatch((170, 170, 170), "—", "batch"), _swatch((31, 119, 180), "<b>—</b>", "smoothed"),
+    _swatch((214, 39, 40), "●", "train, epoch"), _swatch((44, 160, 44), "■", "validation, epoch")))
+    + " &nbsp;·&nbsp; Accuracy: " + " &nbsp; ".join((
+        _swatch((214, 39, 40), "●", "train"), _swatch((44, 160, 44), "■", "validation"))) + "</small>")
+
+
 class TrainingCurves(QtWidgets.QWidget):
     """Three stacked plots sharing nothing but the run they show.
 
@@ -107,8 +119,11 @@ class TrainingCurves(QtWidgets.QWidget):
         self._arrange(in_row=False)
         for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
-        for plot in (self.loss_plot, self.acc_plot):
-            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # two columns of short names: in a 720p window's short plots a one-column legend
+        # reached the bottom and covered the epoch markers. Loss curves fall, so the loss
+        # legend sits top right; accuracies rise, so theirs sits bottom right.
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt", colCount=2)
+        self.acc_plot.addLegend(offset=(-10, -10), labelTextSize="8pt", colCount=2)
         # The grid makes each axis span its plot, so every new point repainted the axes'
         # tick labels and grid (most of a redraw's time, holding the GIL the training
         # thread needs); cached as pixmaps they are redrawn only when their range changes.
@@ -122,15 +137,15 @@ class TrainingCurves(QtWidgets.QWidget):
         self.acc_plot.setLabel("bottom", "epoch")
         self.lr_plot.setLabel("bottom", "iteration")
 
-        self.raw_curve = self.loss_plot.plot(name="loss (batch)", pen=cosmetic_pen((170, 170, 170)))
+        self.raw_curve = self.loss_plot.plot(name="batch", pen=cosmetic_pen((170, 170, 170)))
         self.raw_curve.setClipToView(True)
         self.raw_curve.setDownsampling(auto=True, method="peak")
-        self.smooth_curve = self.loss_plot.plot(name="loss (smoothed)", pen=cosmetic_pen((31, 119, 180), 2))
+        self.smooth_curve = self.loss_plot.plot(name="smoothed", pen=cosmetic_pen((31, 119, 180), 2))
         self.ep_train_curve = self.loss_plot.plot(
-            name="train loss (epoch)", pen=cosmetic_pen((214, 39, 40)), symbol="o", symbolSize=6,
+            name="train, epoch", pen=cosmetic_pen((214, 39, 40)), symbol="o", symbolSize=6,
             symbolBrush=(214, 39, 40))
         self.ep_val_curve = self.loss_plot.plot(
-            name="val loss (epoch)", pen=cosmetic_pen((44, 160, 44), style=QtCore.Qt.PenStyle.DashLine),
+            name="validation, epoch", pen=cosmetic_pen((44, 160, 44), style=QtCore.Qt.PenStyle.DashLine),
             symbol="s", symbolSize=6, symbolBrush=(44, 160, 44))
         self.train_acc_curve = self.acc_plot.plot(
             name="train", pen=cosmetic_pen((214, 39, 40)), symbol="o", symbolSize=6, symbolBrush=(214, 39, 40))
@@ -153,7 +168,14 @@ class TrainingCurves(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.layout_widget, 1)
+        # the short side-by-side plots have no room for legends inside them: one key line
+        # below them instead (shown by _arrange)
+        self.key = QtWidgets.QLabel(KEY_HTML)
+        self.key.setObjectName("curvesKey")
+        self.key.hide()
+        lay.addWidget(self.key)
         lay.addLayout(bar)
+        self._show_key(self._in_row)
 
         self._hover_proxy = pg.SignalProxy(self.layout_widget.scene().sigMouseMoved, rateLimit=30,
                                            slot=self._on_mouse_moved)
@@ -301,9 +323,17 @@ class TrainingCurves(QtWidgets.QWidget):
         for col, factor in enumerate(stretch):
             lay.layout.setColumnStretchFactor(col, factor)
 
+    def _show_key(self, in_row: bool) -> None:
+        """Legends inside the tall plots, or the key line under the short ones."""
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.legend.setVisible(not in_row)
+        self.key.setVisible(in_row)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        self._arrange(in_row=event.size().height() < self.ROW_BELOW_PX)
+        in_row = event.size().height() < self.ROW_BELOW_PX
+        self._arrange(in_row=in_row)
+        self._show_key(in_row)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
