@@ -61,7 +61,9 @@ def main() -> int:
     grabbed = {}
 
     def on_progress(p: dict) -> None:
-        if "training" not in grabbed and p["iteration"] >= grab_at:
+        # the bar repaints 4 times a second: grab when it shows this report's iteration
+        current = panel.dock.progress.value() == p["iteration"]
+        if "training" not in grabbed and p["iteration"] >= grab_at and current:
             panel.views.curves.redraw()
             window.view.fit_readable()  # a fitted 9-node chain is too small to read
             settle(app, 3)

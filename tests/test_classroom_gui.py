@@ -318,6 +318,25 @@ def test_presentation_mode_scales_text_canvas_and_plots(studio, qtbot):
     assert "font-size: 10pt" in QtWidgets.QApplication.instance().styleSheet()
 
 
+def test_presentation_mode_at_720p_with_a_run_locked_fits_the_screen(studio, qtbot):
+    """At 150 % the Training dock's banner and the views' tallest page made the window
+    848 px tall on a 720-px screen, cutting off the plots' axes."""
+    window = studio(None, size=(1280, 720))
+    window.open_template("simple_convnet", ask=False)
+    panel = window.training
+    panel.dock.show()
+    panel.views.show()
+    window.presentation.sizes[1.5].trigger()
+    try:
+        panel.set_locked(True)
+        qtbot.waitUntil(lambda: panel.dock.banner.isVisible())
+        # 40 px left for a window manager's title bar
+        assert window.minimumSizeHint().height() <= 720 - 40
+    finally:
+        panel.set_locked(False)
+        window.presentation.toggle.setChecked(False)
+
+
 def test_small_canvas_text_collapses_with_full_text_on_hover(studio):
     from app.canvas.readability import legible  # noqa: PLC0415
 

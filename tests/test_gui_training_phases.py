@@ -235,9 +235,11 @@ def test_short_curves_stand_side_by_side(qtbot):
     # the legends covered the epoch markers there: one key line under the plots instead
     assert legends() == [False, False] and c.key.isVisible()
     assert "validation, epoch" in c.key.text() and "smoothed" in c.key.text()
+    assert not c.loss_plot.titleLabel.isVisible() and c.loss_plot.getAxis("left").labelText == "loss"
     c.resize(700, 600)
     qtbot.waitUntil(lambda: not c._in_row)
     assert rows() == {0, 1} and legends() == [True, True] and not c.key.isVisible()
+    assert c.loss_plot.titleLabel.isVisible() and c.loss_plot.titleLabel.text == "Loss"
 
 
 def test_opening_a_graph_picks_a_dataset_it_can_take(qtbot, studio):  # noqa: F811

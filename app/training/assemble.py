@@ -7,7 +7,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import wheel_guard
 from ..editor_parts import EditorParts
-from .dock import TrainingDock, TrainingPanel
+from .dock import TrainingPanel
+from .dock_widget import TrainingDock
 from .outcome import default_dataset
 from .views_dock import TrainingViewsDock
 

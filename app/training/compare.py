@@ -151,8 +151,14 @@ class RunComparison(QtWidgets.QWidget):
         self.loss_plot.setLabel("bottom", "iteration")
         self.acc_plot.setLabel("bottom", "epoch")
         self.lr_plot.setLabel("bottom", "iteration")
+        # the list and its options scroll: in a short dock (presentation mode at 720p) their
+        # stacked minimum made the whole window taller than the screen
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         split = QtWidgets.QSplitter()
-        split.addWidget(left)
+        split.addWidget(scroll)
         split.addWidget(self.layout_widget)
         split.setSizes([260, 800])
         box = QtWidgets.QVBoxLayout(self)

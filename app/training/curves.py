@@ -324,9 +324,16 @@ class TrainingCurves(QtWidgets.QWidget):
             lay.layout.setColumnStretchFactor(col, factor)
 
     def _show_key(self, in_row: bool) -> None:
-        """Legends inside the tall plots, or the key line under the short ones."""
+        """Legends and titles in the tall plots; the short ones get the key line below them
+        and their names on the left axis instead of a title row (their height is the plot's)."""
         for plot in (self.loss_plot, self.acc_plot):
             plot.legend.setVisible(not in_row)
+        for plot, (title, short) in ((self.loss_plot, ("Loss", "loss")),
+                                     (self.acc_plot, ("Accuracy per epoch", "accuracy")),
+                                     (self.lr_plot, ("Learning rate", "lr"))):
+            plot.setTitle(None if in_row else title)
+            plot.getAxis("left").enableAutoSIPrefix(False)  # ticks as in the tall plots: 0.0010
+            plot.setLabel("left", short if in_row else None)
         self.key.setVisible(in_row)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -1,5 +1,5 @@
-"""The Training dock (settings, Start / Continue / Pause / Resume / Stop, progress) and
-:class:`TrainingPanel`, which wires it to the Training views dock
+""":class:`TrainingPanel` wires the Training dock (:mod:`app.training.dock_widget`: settings,
+Start / Continue / Pause / Resume / Stop, progress) to the Training views dock
 (:mod:`app.training.views_dock`: curves, filters, activations, results).
 
 A run trains a private copy of the document's graph in a worker thread
@@ -26,71 +26,13 @@ from graph.training.events import TrainConfig, TrainError, fmt_duration
 
 from ..document import GraphDocument
 from ..message_log import MessageLog
+from .dock_widget import LOCK_REASON, NO_RUN_STATUS, TrainingDock
 from .outcome import default_dataset, divergence, has_weights, input_image_shape, weights_fingerprint
 from .persist import SettingsKeeper, forget_run
 from .results import float16_text
-from .settings import OPEN_CUSTOM, TrainingSettings
+from .settings import OPEN_CUSTOM
 from .views_dock import TrainingViewsDock
 from .worker import RunConfig, TrainingRun
-
-LOCK_REASON = "Editing is locked while training runs — Stop to edit"
-NO_RUN_STATUS = "Choose a dataset and press Start."
-STATUS_LINES = 4
-
-
-class TrainingDock(QtWidgets.QDockWidget):
-    """Settings, run buttons and progress."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__("Training", parent)
-        self.setObjectName("TrainingDock")
-        self.setMinimumWidth(330)
-        body = QtWidgets.QWidget()
-        lay = QtWidgets.QVBoxLayout(body)
-        lay.setContentsMargins(4, 4, 4, 4)
-        self.banner = QtWidgets.QLabel(LOCK_REASON)
-        self.banner.setObjectName("trainingLockBanner")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#fff3cd; color:#7a5a00; border:1px solid #e0c36a; "
-                                  "border-radius:3px; padding:4px;")
-        self.banner.hide()
-        self.settings = TrainingSettings()
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(self.settings)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.start_button = QtWidgets.QPushButton("Start")
-        self.start_button.setToolTip("Train from freshly initialised weights (seeded)")
-        self.continue_button = QtWidgets.QPushButton("Continue training")
-        self.continue_button.setToolTip("Train on from the graph's current (trained or loaded) weights")
-        self.pause_button = QtWidgets.QPushButton("Pause")
-        self.resume_button = QtWidgets.QPushButton("Resume")
-        self.stop_button = QtWidgets.QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current batch; the best weights so far are kept")
-        grid = QtWidgets.QGridLayout()
-        grid.addWidget(self.start_button, 0, 0)
-        grid.addWidget(self.continue_button, 0, 1, 1, 2)
-        grid.addWidget(self.pause_button, 1, 0)
-        grid.addWidget(self.resume_button, 1, 1)
-        grid.addWidget(self.stop_button, 1, 2)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("idle")
-        self.progress.setValue(0)
-        self.status = QtWidgets.QLabel(NO_RUN_STATUS)
-        self.status.setWordWrap(True)
-        # room for a few lines up front, so the buttons above do not jump as the text changes
-        self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
-        self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * STATUS_LINES + 4)
-        self.status.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.banner)
-        lay.addWidget(scroll, 1)
-        lay.addLayout(grid)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
-        self.setWidget(body)
-
 
 class TrainingPanel(QtCore.QObject):
     """Connects the docks, the document, the edit lock and a :class:`TrainingRun`."""
@@ -339,7 +281,10 @@ class TrainingPanel(QtCore.QObject):
     def _on_progress(self, p: dict) -> None:
         self.views.curves.add_iterations(p["iterations"], p["losses"], p["lrs"])
         self._losses.extend(np.asarray(p["losses"], dtype=np.float64).tolist())
-        self.progressed.emit(p)
+        self._show_progress(p)
+        self.progressed.emit(p)   # after the bar: a listener sees it as of this report when it was due
+
+    def _show_progress(self, p: dict) -> None:
         info = self._started_info
         paused = " (paused)" if self.run is not None and self.run.paused else ""
         now = time.monotonic()

@@ -467,7 +467,7 @@ class ResultsView(QtWidgets.QWidget):
             parts.append(f"{result['epochs']} full epoch{'s' * (result['epochs'] != 1)}, "
                          f"{result.get('iterations', '?')} iterations")
         if result.get("seconds") is not None:
-            parts.append(f"{float(result['seconds']):.1f} s")
+            parts.append(f"{float(result['seconds']):.1f}\u00a0s")  # never wrapped between number and unit
         best = result.get("best_epoch")
         if result.get("restored_best") and best is not None and best != result.get("epochs"):
             # else the accuracies above contradict the last epoch's line in the log

@@ -43,12 +43,17 @@ class TrainingViewsDock(QtWidgets.QDockWidget):
             tabs.addTab(self._filters, "Filters")
             tabs.addTab(self._activations, "Activations")
             tabs.addTab(self._results, "Results")
+            # a floor of its own instead of the tallest page's minimum: with presentation
+            # mode at 720p that minimum (and the Training dock's) made the window taller
+            # than the screen, cutting off the plots' axes; a short dock squeezes the plots
+            tabs.setMinimumHeight(self.MIN_TABS_PX)
             self._tabs = tabs
             self.setWidget(tabs)
             QtCore.QTimer.singleShot(0, self, self._claim_height)
         return self._tabs
 
     MIN_SHARE = 0.4  # of the window's height: the confusion matrix and gallery stay legible
+    MIN_TABS_PX = 140
 
     def _claim_height(self) -> None:
         """Once, when first built: grow the dock to :attr:`MIN_SHARE` of the window's
