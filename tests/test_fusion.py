@@ -213,3 +213,19 @@ def test_output_of_a_node_not_run_is_a_graph_error():
     eng = Engine(templates.build("simple_convnet"), seed=0)
     with pytest.raises(GraphError, match="run forward first"):
         eng.output_of("relu1")
+
+
+def test_value_sample_works_out_a_fused_inner_output_for_the_first_samples_only():
+    g = templates.build("simple_convnet")
+    eng = Engine(g, dtype="float32", seed=0)
+    rng = np.random.default_rng(5)
+    eng.forward({"x": rng.random((12, 1, 28, 28)), "t": rng.integers(0, 10, 12)}, train=True)
+    assert "conv1" in eng._lazy_values and "relu1" in eng._lazy_values
+    few = {nid: eng.value_sample(nid, 3) for nid in ("conv1", "relu1", "pool1")}
+    # nothing was kept: the full values are still worked out on request
+    assert "conv1" in eng._lazy_values and "relu1" in eng._lazy_values
+    assert few["conv1"].shape == (3, 30, 24, 24) and few["pool1"].shape == (12, 30, 12, 12)
+    np.testing.assert_array_equal(few["conv1"], eng.value("conv1")[:3])
+    np.testing.assert_array_equal(few["relu1"], eng.value("relu1")[:3])
+    # once worked out, the whole value is what it returns
+    assert eng.value_sample("relu1", 3).shape == (12, 30, 24, 24)

@@ -30,6 +30,7 @@ from .filters import filter_mosaic
 log = logging.getLogger(__name__)
 HIST_BINS = 40
 HIST_SAMPLE = 1 << 16   # entries a histogram looks at (see histogram)
+HIST_ROWS = 16          # samples of the batch whose fused conv / ReLU outputs are worked out for one
 EXPECTED_ERRORS = (TrainError, GraphError, ValueError, MemoryError, OSError)
 
 
@@ -271,7 +272,7 @@ class TrainingWorker(QtCore.QObject):
             if node.type in ("Input", "Constant") or node.op.category == "losses":
                 continue
             try:
-                hists[("activations", nid)] = histogram(eng.value(nid))
+                hists[("activations", nid)] = histogram(eng.value_sample(nid, HIST_ROWS))
             except GraphError:
                 continue
         return hists

@@ -89,6 +89,7 @@ class Engine:
         self._grads: dict[str, Any] = {}
         self._param_grads: dict[tuple, Any] = {}
         self._lazy_values: dict[str, Any] = {}
+        self._lazy_rows: dict[str, Any] = {}   # id -> f(n): a lazy value's first n samples
         self._lazy_grads: dict[str, Any] = {}
         self._fused_caches: dict[str, Any] = {}
         self._built_version = -1
@@ -155,7 +156,7 @@ class Engine:
         if self._built_version != -1:
             self.sync_to_graph()
         self._values.clear(), self._grads.clear(), self._caches.clear(), self._param_grads.clear()
-        self._lazy_values.clear(), self._lazy_grads.clear(), self._fused_caches.clear()
+        self._lazy_values.clear(), self._lazy_grads.clear(), self._fused_caches.clear(), self._lazy_rows.clear()
         self._build()
 
     def _ensure_built(self) -> None:
@@ -210,7 +211,7 @@ class Engine:
         caches = {}
         self._values, self._caches = values, caches
         self._grads, self._param_grads = {}, {}
-        self._lazy_values, self._lazy_grads, self._fused_caches = {}, {}, {}
+        self._lazy_values, self._lazy_grads, self._fused_caches, self._lazy_rows = {}, {}, {}, {}
         fuse = self.fuse and not record and self._groups
         rng = self.rng
         for i, p in enumerate(self._plan):
@@ -240,9 +241,11 @@ class Engine:
         values[grp.pool] = out
         self._fused_caches[grp.pool] = cache
         self._lazy_values[grp.conv] = lambda: conv_output(cache)
+        self._lazy_rows[grp.conv] = lambda n: untile(cache.cols[:n], cache)
         if grp.relu is not None:
             relu = self._index[grp.relu].op
             self._lazy_values[grp.relu] = lambda: relu.forward([self._value_of(grp.conv)], {}, train)[0]
+            self._lazy_rows[grp.relu] = lambda n: relu.forward([self._first_rows(grp.conv, n)], {}, train)[0]
 
     def _backward_group(self, grp, dout, prune: bool):
         """Backward of a fused group; returns ``(conv plan, [dx], conv param grads)``."""
@@ -345,6 +348,21 @@ class Engine:
         if v is None:
             raise GraphError(f"no value for {id!r} yet: run forward first")
         return self._host(v)
+
+    def _first_rows(self, id: str, n: int):
+        v = self._values.get(id)
+        if v is None and id in self._lazy_rows:
+            return self._lazy_rows[id](n)
+        return None if v is None else v[:n]
+
+    def value_sample(self, id: str, n: int) -> np.ndarray:
+        """:meth:`value`, except that a fused chain's inner output (conv, ReLU) not worked out
+        yet comes for the batch's first ``n`` samples only, computed now and not kept: enough
+        for a histogram, without a full-batch copy of the biggest activations each epoch."""
+        self._node_plan(id)
+        if self._values.get(id) is None and id in self._lazy_rows:
+            return self._host(self._first_rows(id, n))
+        return self.value(id)
 
     def output_of(self, id: str):
         """Forward output of ``id`` on the backend (no host copy)."""
