@@ -44,7 +44,8 @@ class ConvPoolCache(NamedTuple):
     conv: ConvCache     # the convolution's own cache, columns in K×K tile order
     k: int              # pooling window and stride K
     relu: bool          # a ReLU sits between the convolution and the pooling
-    out: Any            # (N, FN, P) the pooled (and ReLU'd) output
+    out: Any            # (N, FN, P) the pooled (and ReLU'd) output, the array handed on (ops
+                        # never change their inputs, so its sign stays the ReLU's mask)
     win: Any            # (N, FN, P) uint8, which of the K·K entries (row-major) is the first maximum
     row_idx: Any        # (N, FN, P) which tile row holds each window's first maximum
     col_idx: Any        # (N, FN, K, P) per tile row, which column holds that row's first maximum

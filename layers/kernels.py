@@ -4,7 +4,8 @@ NumPy runs one operator over a whole array at a time. Max-pooling a K×K window 
 takes a ``greater`` and a ``maximum`` per candidate (8 passes for 2×2, 7 back), and Adam
 is twelve passes over each weight tensor (SGD two). Each kernel here does the same arithmetic in
 one pass, element by element, in the same order and the same dtype, so it gives the
-NumPy path's numbers (tests compare both bit for bit).
+NumPy path's numbers (tests compare both bit for bit; for infinite gradients see
+:func:`unpool_tiles`).
 
 Numba is optional: without it, with ``BACKPROP_STUDIO_KERNELS=numpy`` in the environment,
 or if compiling fails, :func:`compiled` returns ``None`` and callers take their NumPy path.
@@ -67,7 +68,9 @@ def unpool_tiles(d, out, win, relu, dcols):
 
     d, out : (G, FN, P); win : (G, FN, P) uint8 from :func:`pool_tiles`;
     dcols : (G, FN, KK, P) written whole. A window passes its gradient only when its
-    output is positive (with ``relu``) or not NaN (without).
+    output is positive (with ``relu``) or not NaN (without). The other entries get a plain
+    0, where NumPy's multiply-by-mask gives NaN for an infinite gradient (inf · 0): the one
+    difference between the paths, and only once training has already diverged.
     """
     g_n, f_n, kk, p_n = dcols.shape
     for g in range(g_n):
@@ -125,14 +128,20 @@ def _load():
         return None, "Numba is not installed"
     except Exception as exc:  # noqa: BLE001 - a broken install (llvmlite's library) must not stop training
         return None, f"Numba failed to import ({type(exc).__name__}: {exc})"
-    try:
-        sigs = _signatures(numba)
-        fns = {name: numba.njit(sigs[name], nogil=True, cache=True, error_model="numpy")(fn)
-               for name, fn in (("pool_tiles", pool_tiles), ("unpool_tiles", unpool_tiles),
-                                ("adam_update", adam_update), ("sgd_update", sgd_update))}
-    except Exception as exc:  # noqa: BLE001 - any compiler failure means: use NumPy
-        return None, f"compiling the kernels failed ({type(exc).__name__}: {exc})"
-    return SimpleNamespace(**fns), ""
+    sigs = _signatures(numba)
+    kernels = (("pool_tiles", pool_tiles), ("unpool_tiles", unpool_tiles),
+               ("adam_update", adam_update), ("sgd_update", sgd_update))
+    why = ""
+    # cached machine code first; where no folder can hold the cache (a read-only install
+    # and home), compile for this process only rather than give up the kernels
+    for cache in (True, False):
+        try:
+            fns = {name: numba.njit(sigs[name], nogil=True, cache=cache, error_model="numpy")(fn)
+                   for name, fn in kernels}
+            return SimpleNamespace(**fns), ""
+        except Exception as exc:  # noqa: BLE001 - any compiler failure means: use NumPy
+            why = why or f"compiling the kernels failed ({type(exc).__name__}: {exc})"
+    return None, why
 
 
 def compiled():

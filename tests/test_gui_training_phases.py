@@ -236,6 +236,8 @@ def test_short_curves_stand_side_by_side(qtbot):
     assert legends() == [False, False] and c.key.isVisible()
     assert "validation, epoch" in c.key.text() and "smoothed" in c.key.text()
     assert not c.loss_plot.titleLabel.isVisible() and c.loss_plot.getAxis("left").labelText == "loss"
+    # the key wraps: one long line would hold the plots at ~510 px wide
+    assert c.minimumSizeHint().width() < 400
     c.resize(700, 600)
     qtbot.waitUntil(lambda: not c._in_row)
     assert rows() == {0, 1} and legends() == [True, True] and not c.key.isVisible()
@@ -328,3 +330,20 @@ def test_an_empty_matrix_forgets_the_last_runs_class_labels(qtbot):
     assert view.plot.getAxis("bottom")._tickLevels is not None
     view.forget()
     assert view.plot.getAxis("bottom")._tickLevels is None and view.plot.getAxis("left")._tickLevels is None
+
+
+def test_locking_scrolls_the_form_back_to_its_banner(qtbot, studio):  # noqa: F811
+    """The banner heads the scrolling form; Start sits outside it, so the form may be
+    scrolled down when a run locks it."""
+    window, panel = studio
+    window.resize(1280, 500)
+    bar = panel.dock.form_scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    bar.setValue(bar.maximum())
+    panel.set_locked(True)
+    try:
+        qtbot.waitUntil(lambda: not panel.dock.banner.visibleRegion().isEmpty())
+        assert bar.value() == 0
+    finally:
+        panel.set_locked(False)
+

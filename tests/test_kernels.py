@@ -250,3 +250,36 @@ def test_a_broken_numba_install_means_numpy_with_the_reason(monkeypatch):
     kern, why = kernels._load()
     assert kern is None
     assert why == "Numba failed to import (OSError: libllvmlite.so: cannot open shared object file)"
+
+
+@needs_numba
+def test_no_folder_for_the_cache_means_compiling_for_this_process_only(monkeypatch):
+    import numba  # noqa: PLC0415
+
+    real_njit = numba.njit
+
+    def njit(*args, cache=False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function 'pool_tiles': no locator available for file")
+        return real_njit(*args, cache=cache, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", njit)
+    kern, why = kernels._load()
+    assert why == "" and kern is not None
+    out = np.empty((1, 1, 1), np.float32)
+    kern.pool_tiles(np.array([[[[1.0], [3.0]]]], np.float32), out, np.empty((1, 1, 1), np.uint8), True)
+    assert out[0, 0, 0] == 3.0
+
+
+def test_a_big_sgd_model_says_whether_it_uses_the_kernels():
+    from graph.training.datasets.base import DataSplits  # noqa: PLC0415
+    from graph.training.trainer import Trainer  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (20, 784), dtype=np.uint8)
+    y = rng.integers(0, 10, 20)
+    data = DataSplits("flat", x, y, x[:5], y[:5], x[:5], y[:5], [str(i) for i in range(10)])
+    # two_layer_net's first W is 784 x 50 = 39,200 entries, above MIN_ELEMENTS; no conv
+    t = Trainer(templates.build("two_layer_net"), data, epochs=1, batch_size=10, optimizer="sgd", dtype="float32")
+    assert not t.engine.fused_groups()
+    assert t.backend_note.endswith(kernels.status())

@@ -172,6 +172,7 @@ class TrainingCurves(QtWidgets.QWidget):
         # below them instead (shown by _arrange)
         self.key = QtWidgets.QLabel(KEY_HTML)
         self.key.setObjectName("curvesKey")
+        self.key.setWordWrap(True)  # one line would set the plots' minimum width (~510 px)
         self.key.hide()
         lay.addWidget(self.key)
         lay.addLayout(bar)

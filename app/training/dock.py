@@ -417,7 +417,7 @@ class TrainingPanel(QtCore.QObject):
 
     # -- state ------------------------------------------------------------------------------
     def set_locked(self, locked: bool) -> None:
-        self.dock.banner.setVisible(locked)
+        self.dock.show_lock(locked)
         self.settings.setEnabled(not locked)
         if self.lock is not None:
             self.lock(locked, LOCK_REASON)

@@ -46,6 +46,7 @@ class TrainingDock(QtWidgets.QDockWidget):
         # past the visible edge: the banner wraps at the viewport's width
         scroll.viewport().installEventFilter(self)
         self._viewport = scroll.viewport()
+        self.form_scroll = scroll
         self.start_button = QtWidgets.QPushButton("Start")
         self.start_button.setToolTip("Train from freshly initialised weights (seeded)")
         self.continue_button = QtWidgets.QPushButton("Continue training")
@@ -80,3 +81,10 @@ class TrainingDock(QtWidgets.QDockWidget):
         if obj is self._viewport and event.type() == QtCore.QEvent.Type.Resize:
             self.banner.setMaximumWidth(max(event.size().width(), 1))
         return super().eventFilter(obj, event)
+
+    def show_lock(self, locked: bool) -> None:
+        """Show or hide the lock banner; shown, the form scrolls back to it (the buttons that
+        start a run sit outside the scroll area, so the form may be scrolled anywhere)."""
+        self.banner.setVisible(locked)
+        if locked:
+            self.form_scroll.verticalScrollBar().setValue(0)

@@ -270,7 +270,7 @@ class Trainer:
         them now, not in the first step."""
         eng = self.engine
         big = any(p.size >= kernels.MIN_ELEMENTS for p in eng.params_ref().values())
-        if eng.backend != "numpy" or not (eng.fused_groups() or (big and self.optimizer.name == "adam")):
+        if eng.backend != "numpy" or not (eng.fused_groups() or (big and self.optimizer.name in ("adam", "sgd"))):
             return ""
         return f", {kernels.status()}"
 
