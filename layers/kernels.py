@@ -10,7 +10,7 @@ NumPy path's numbers (tests compare both bit for bit; for infinite gradients see
 Numba is optional: without it, with ``BACKPROP_STUDIO_KERNELS=numpy`` in the environment,
 or if compiling fails, :func:`compiled` returns ``None`` and callers take their NumPy path.
 Kernels are compiled once per machine for float32 and float64 and cached on disk (the
-first call of a fresh install takes a few seconds; later ones load in ~0.2 s). They release
+first call of a fresh install takes a few seconds; later ones load in ~0.3 s). They release
 the GIL, so the two-thread batch split (``layers.parallel``) runs them side by side.
 CuPy arrays never reach them.
 """
