@@ -347,3 +347,17 @@ def test_locking_scrolls_the_form_back_to_its_banner(qtbot, studio):  # noqa: F8
     finally:
         panel.set_locked(False)
 
+
+
+def test_the_epoch_axis_ticks_whole_epochs(qtbot):
+    """A 3-epoch run's accuracy axis read 1, 1.5, 2, 2.5, 3."""
+    from app.training.curves import TrainingCurves  # noqa: PLC0415
+
+    c = TrainingCurves()
+    qtbot.addWidget(c)
+    c.resize(900, 380)
+    c.show()
+    for epochs, want in ((3, [1, 2, 3]), (37, [4, 8, 12, 16, 20, 24, 28, 32, 36])):
+        c.set_extent(80 * epochs, epochs)
+        major = c.acc_plot.getAxis("bottom").tickValues(0.5, epochs + 0.5, 400)[0][1]
+        assert [float(v) for v in major] == want

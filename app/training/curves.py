@@ -199,6 +199,7 @@ class TrainingCurves(QtWidgets.QWidget):
         self._ep_drawn = -1
         for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
             plot.enableAutoRange()
+        self.acc_plot.getAxis("bottom").setTickSpacing()   # automatic until set_extent
         self.redraw()
 
     _STATE = ("_ema", "_ema_n", "_iter_offset", "_epoch_offset")
@@ -275,7 +276,10 @@ class TrainingCurves(QtWidgets.QWidget):
             plot.disableAutoRange()
             plot.setXRange(0, x_end, padding=0.02)
         self.acc_plot.enableAutoRange(y=True)
-        self.acc_plot.setXRange(0.5, self._epoch_offset + max(int(epochs), 1) + 0.5, padding=0.02)
+        last = self._epoch_offset + max(int(epochs), 1)
+        self.acc_plot.setXRange(0.5, last + 0.5, padding=0.02)
+        step = max(1, math.ceil(last / 10))   # whole epochs (1, 2, 3; not 1.5), ~10 labels at most
+        self.acc_plot.getAxis("bottom").setTickSpacing(step, step)
         self._y_tops = {}
         self._fixed = True
         self._update_ranges()
