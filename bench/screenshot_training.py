@@ -64,6 +64,7 @@ def main() -> int:
         # the bar repaints 4 times a second: grab when it shows this report's iteration
         current = panel.dock.progress.value() == p["iteration"]
         if "training" not in grabbed and p["iteration"] >= grab_at and current:
+            settle(app, 3)   # rows queued with this report (an epoch's end) reach the views first
             panel.views.curves.redraw()
             window.view.fit_readable()  # a fitted 9-node chain is too small to read
             settle(app, 3)
