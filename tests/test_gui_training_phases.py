@@ -3,6 +3,7 @@ final, while the final evaluation still runs; the progress bar names each phase;
 float16 check's result is in Results."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -361,3 +362,20 @@ def test_the_epoch_axis_ticks_whole_epochs(qtbot):
         c.set_extent(80 * epochs, epochs)
         major = c.acc_plot.getAxis("bottom").tickValues(0.5, epochs + 0.5, 400)[0][1]
         assert [float(v) for v in major] == want
+
+
+def test_a_small_confusion_matrix_labels_every_other_class(qtbot):
+    """In a 720p window's dock a 10-class matrix is ~100 px: ten labels overlapped."""
+    from app.training.results import ConfusionMatrixView  # noqa: PLC0415
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.show()
+    labels = lambda side: [t for _, t in view.plot.getAxis(side)._tickLevels[0]]  # noqa: E731
+    cm = np.eye(10, dtype=int) * 90 + 1
+    view.resize(600, 600)
+    view.set_matrix(cm)
+    qtbot.waitUntil(lambda: len(labels("left")) == 10)
+    view.resize(150, 150)
+    qtbot.waitUntil(lambda: len(labels("left")) < 10)
+    assert labels("left")[:2] == ["0", "2"] or labels("left")[:2] == ["0", "3"]

@@ -146,9 +146,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.counts.set_labels([(c, r, str(cm[r, c]), (255, 255, 255) if shade[r, c] / hi > 0.55 else (0, 0, 0))
                                 for r in range(k) for c in range(k) if cm[r, c] or k <= 12])
         names = list(class_names or [str(i) for i in range(k)])
-        ticks = [[(i, names[i] if i < len(names) else str(i)) for i in range(k)]]
-        self.plot.getAxis("bottom").setTicks(ticks)
-        self.plot.getAxis("left").setTicks(ticks)
+        self._names = [names[i] if i < len(names) else str(i) for i in range(k)]
         self._fit()
         acc = np.trace(cm) / max(cm.sum(), 1)
         # short: a long title widens the plot past a narrow widget and clips the matrix
@@ -161,6 +159,18 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         if self.matrix is not None:
             k = self.matrix.shape[0]
             self.plot.setRange(xRange=(-0.5, k - 0.5), yRange=(-0.5, k - 0.5), padding=0.02)
+            self._label_classes()
+
+    def _label_classes(self) -> None:
+        """Class names along both axes; in cells smaller than a name (a 720p window's dock)
+        every n-th one, as labels drawn over each other read as none."""
+        k = self.matrix.shape[0]
+        cell = min(self.plot.vb.width(), self.plot.vb.height()) / k
+        fm = QtGui.QFontMetrics(self.plot.getAxis("left").font())
+        wide = max((fm.horizontalAdvance(n) for n in self._names), default=0) + 4
+        for side, need in (("left", fm.height()), ("bottom", wide)):
+            step = max(1, -(-need // max(int(cell), 1)))
+            self.plot.getAxis(side).setTicks([[(i, self._names[i]) for i in range(0, k, step)]])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
